@@ -1,0 +1,1 @@
+"""kingsync: resource sync and global quotas for multi-region OpenStack."""
