@@ -250,7 +250,6 @@ def make_app(cloud: SimCloud) -> web.Application:
     v3 = "/identity/v3"
     app.router.add_post(v3 + "/auth/tokens", api.authenticate)
     app.router.add_get(v3 + "/auth/tokens", api.check_token)
-    app.router.add_route("HEAD", v3 + "/auth/tokens", api.check_token)
     app.router.add_delete(v3 + "/auth/tokens", api.revoke_token)
     app.router.add_get(v3 + "/auth/catalog", api.auth_catalog)
     app.router.add_get(v3 + "/auth/projects", api.auth_projects)
