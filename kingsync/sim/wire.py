@@ -61,7 +61,7 @@ class SimHTTPError(web.HTTPException):
 
     def __init__(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.status_code = status
-        super().__init__(body=body, content_type=content_type)
+        super().__init__(text=body.decode(), content_type=content_type)
 
 
 def nova_fault(status: int, message: str) -> NoReturn:
