@@ -24,8 +24,16 @@ for _ in $(seq 1 100); do [ -f "$OS_CLIENT_CONFIG_FILE" ] && break; kill -0 $sim
 
 demo() { echo; echo "\$ $*"; "$@"; }
 demo openstack --os-cloud kingsync-sim-admin region list
-demo openstack --os-cloud kingsync-sim-member --os-region-name RegionOne keypair create --public-key /dev/stdin demo-key \
-  <<<"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5pbmdzeW5jLWRlbW8ta2V5LWZvci1kb2NzLW9ubHkh demo"
+pubkey=$(mktemp)
+python - "$pubkey" <<'PY'
+import sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+key = ed25519.Ed25519PrivateKey.generate().public_key()
+open(sys.argv[1], "wb").write(key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
+PY
+demo openstack --os-cloud kingsync-sim-member --os-region-name RegionOne keypair create --public-key "$pubkey" demo-key
+rm -f "$pubkey"
 demo openstack --os-cloud kingsync-sim-member --os-region-name RegionOne keypair list
 demo openstack --os-cloud kingsync-sim-member --os-region-name RegionTwo keypair list
 demo openstack --os-cloud kingsync-sim-admin --os-region-name RegionTwo quota show demo --compute
