@@ -45,8 +45,18 @@ def start_sim(extra_projects: int, workdir: Path) -> tuple[subprocess.Popen[byte
     clouds = workdir / f"clouds-{extra_projects}.yaml"
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        ["taskset", "-c", "0", str(BIN / "kingsync-sim"), "--port", "0", "--projects", str(extra_projects),
-         "--clouds-yaml", str(clouds)],
+        [
+            "taskset",
+            "-c",
+            "0",
+            str(BIN / "kingsync-sim"),
+            "--port",
+            "0",
+            "--projects",
+            str(extra_projects),
+            "--clouds-yaml",
+            str(clouds),
+        ],
         stdout=subprocess.DEVNULL,
     )
     while not clouds.exists():
@@ -59,9 +69,17 @@ def start_sim(extra_projects: int, workdir: Path) -> tuple[subprocess.Popen[byte
 
 async def _token_and_catalog(session: aiohttp.ClientSession, cloud: dict[str, Any]) -> tuple[str, dict[str, str]]:
     auth = cloud["auth"]
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": auth["username"], "domain": {"name": "Default"}, "password": auth["password"]}}},
-        "scope": {"project": {"name": auth["project_name"], "domain": {"name": "Default"}}}}}
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": auth["username"], "domain": {"name": "Default"}, "password": auth["password"]}
+                },
+            },
+            "scope": {"project": {"name": auth["project_name"], "domain": {"name": "Default"}}},
+        }
+    }
     async with session.post(auth["auth_url"] + "/auth/tokens", json=body) as resp:
         token = resp.headers["X-Subject-Token"]
         catalog = (await resp.json())["token"]["catalog"]
@@ -157,15 +175,29 @@ def main() -> int:
         "target_rps": 2000,
         "target_start_s": 2.0,
     }
-    print("%-10s %9s %9s %8s %8s %8s %10s %8s" % ("case", "projects", "rps", "p50 ms", "p99 ms", "errors",
-                                                    "rps/core", "start s"))
+    print(
+        "%-10s %9s %9s %8s %8s %8s %10s %8s"
+        % ("case", "projects", "rps", "p50 ms", "p99 ms", "errors", "rps/core", "start s")
+    )
     for name in ("small", "large"):
         r = report[name]
-        print("%-10s %9d %9.0f %8.2f %8.2f %8d %10.0f %8.3f" % (
-            name, r["projects"], r["rps"], r["p50_ms"], r["p99_ms"], r["errors"], r["rps_per_sim_core"] or 0,
-            r["start_s"]))
-    print("ratio rps large/small %.3f, p99 large/small %.3f" % (report["ratio_rps_large_vs_small"],
-                                                                 report["ratio_p99_large_vs_small"]))
+        print(
+            "%-10s %9d %9.0f %8.2f %8.2f %8d %10.0f %8.3f"
+            % (
+                name,
+                r["projects"],
+                r["rps"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["errors"],
+                r["rps_per_sim_core"] or 0,
+                r["start_s"],
+            )
+        )
+    print(
+        "ratio rps large/small %.3f, p99 large/small %.3f"
+        % (report["ratio_rps_large_vs_small"], report["ratio_p99_large_vs_small"])
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     print(json.dumps(report))

@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from kingsync.sim.wire import SimHTTPError
 
 if TYPE_CHECKING:
     from kingsync.sim.cloud import SimCloud
 
-CONTEXT_KEY = "kingsync.sim.context"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,13 +36,16 @@ class Context:
         return self.is_admin or project_id == self.project_id
 
 
+CONTEXT_KEY = web.RequestKey("kingsync.sim.context", Context)
+
+
 def public(handler: F) -> F:
     """Mark a handler (version discovery) as served without a token."""
     handler.sim_public = True  # type: ignore[attr-defined]
     return handler
 
 
-def middleware(cloud: SimCloud) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def middleware(cloud: SimCloud) -> Middleware:
     """The auth_token middleware of a service: 401 without a valid project token."""
 
     @web.middleware
@@ -52,8 +55,13 @@ def middleware(cloud: SimCloud) -> Callable[[web.Request, Handler], Awaitable[we
             return await handler(request)
         token = cloud.identity.validate(request.headers.get("X-Auth-Token"))
         if token is None or token.project_id is None:
-            body = {"error": {"code": 401, "title": "Unauthorized",
-                              "message": "The request you have made requires authentication."}}
+            body = {
+                "error": {
+                    "code": 401,
+                    "title": "Unauthorized",
+                    "message": "The request you have made requires authentication.",
+                }
+            }
             err = SimHTTPError(401, json.dumps(body).encode())
             err.headers["WWW-Authenticate"] = 'Keystone uri="%s"' % cloud.identity_url
             raise err

@@ -17,33 +17,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Serve a shared Keystone and N simulated OpenStack regions "
         "(Nova, Glance, Neutron, Cinder) over HTTP on loopback.",
     )
-    parser.add_argument("--regions", type=int, default=3, metavar="N",
-                        help="number of regions: RegionOne, RegionTwo, ... (default 3)")
+    parser.add_argument(
+        "--regions", type=int, default=3, metavar="N", help="number of regions: RegionOne, RegionTwo, ... (default 3)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8800,
-                        help="Keystone and the control API listen here, region i on PORT+i; "
-                        "0 picks free ports (default 8800)")
-    parser.add_argument("--clouds-yaml", metavar="FILE",
-                        help="write a clouds.yaml with clouds kingsync-sim-admin, kingsync-sim-member "
-                        "and kingsync-sim-member2 to FILE once listening")
-    parser.add_argument("--projects", type=int, default=0, metavar="N",
-                        help="create N extra projects (sim-00000 ...) for scale tests")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="added latency for every region's services, in milliseconds")
-    parser.add_argument("--jitter-ms", type=float, default=0.0,
-                        help="uniform random extra latency on top of --latency-ms")
-    parser.add_argument("--state-file", metavar="FILE",
-                        help="load state from FILE at start if it exists, save it there at exit")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="where image data is kept (default: a temporary directory removed at exit)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8800,
+        help="Keystone and the control API listen here, region i on PORT+i; 0 picks free ports (default 8800)",
+    )
+    parser.add_argument(
+        "--clouds-yaml",
+        metavar="FILE",
+        help="write a clouds.yaml with clouds kingsync-sim-admin, kingsync-sim-member "
+        "and kingsync-sim-member2 to FILE once listening",
+    )
+    parser.add_argument(
+        "--projects", type=int, default=0, metavar="N", help="create N extra projects (sim-00000 ...) for scale tests"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added latency for every region's services, in milliseconds"
+    )
+    parser.add_argument(
+        "--jitter-ms", type=float, default=0.0, help="uniform random extra latency on top of --latency-ms"
+    )
+    parser.add_argument(
+        "--state-file", metavar="FILE", help="load state from FILE at start if it exists, save it there at exit"
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="where image data is kept (default: a temporary directory removed at exit)"
+    )
     parser.add_argument("--seed", type=int, help="seed for latency jitter and injected faults")
     parser.add_argument("--debug", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
-    cloud = SimCloud(regions=args.regions, host=args.host, port=args.port, data_dir=args.data_dir,
-                     state_file=args.state_file, seed=args.seed)
+    cloud = SimCloud(
+        regions=args.regions,
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        state_file=args.state_file,
+        seed=args.seed,
+    )
     for index in range(args.projects):
         name = "sim-%05d" % index
         if cloud.identity.project_id_by_name(name) is None:
@@ -68,8 +86,9 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     try:
         asyncio.run(serve(args))
     except OSError as exc:

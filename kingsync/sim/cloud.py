@@ -29,16 +29,24 @@ from kingsync.sim.faults import Faults
 
 LOG = logging.getLogger(__name__)
 
-REGION_NAMES = ("RegionOne", "RegionTwo", "RegionThree", "RegionFour", "RegionFive",
-                "RegionSix", "RegionSeven", "RegionEight", "RegionNine", "RegionTen")
+REGION_NAMES = (
+    "RegionOne",
+    "RegionTwo",
+    "RegionThree",
+    "RegionFour",
+    "RegionFive",
+    "RegionSix",
+    "RegionSeven",
+    "RegionEight",
+    "RegionNine",
+    "RegionTen",
+)
 
 # The service modules each region serves, in catalog order. Each module has
 # PREFIX (its path on the region's port), CATALOG ((type, name, path) rows),
 # State (a dataclass of JSON-able fields) and make_app(cloud, region).
 SERVICES = (compute, image, network, volume)
 
-CLOUD_KEY = web.AppKey("cloud", "SimCloud")
-REGION_KEY = web.AppKey("region", "Region")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -113,13 +121,15 @@ class SimCloud:
                 rows += [(stype, name, region.url + path) for stype, name, path in module.CATALOG]
             for stype, name, url in rows:
                 for interface in ("public", "internal", "admin"):
-                    entries[(stype, name)].append({
-                        "id": identity.stable_id("endpoint", region.name, stype, interface),
-                        "interface": interface,
-                        "region": region.name,
-                        "region_id": region.name,
-                        "url": url,
-                    })
+                    entries[(stype, name)].append(
+                        {
+                            "id": identity.stable_id("endpoint", region.name, stype, interface),
+                            "interface": interface,
+                            "region": region.name,
+                            "region_id": region.name,
+                            "url": url,
+                        }
+                    )
         return [
             {"id": identity.stable_id("service", stype), "type": stype, "name": name, "endpoints": eps}
             for (stype, name), eps in entries.items()
@@ -186,8 +196,9 @@ class SimCloud:
             self._runners.append(runner)
             if region.faults.down:
                 await site.stop()
-        LOG.info("identity at %s; regions %s", self.auth_url,
-                 ", ".join(f"{r.name}={r.url}" for r in self.regions.values()))
+        LOG.info(
+            "identity at %s; regions %s", self.auth_url, ", ".join(f"{r.name}={r.url}" for r in self.regions.values())
+        )
 
     async def set_down(self, name: str, down: bool) -> None:
         """Close or reopen a region's port (connections refused while down)."""
@@ -279,11 +290,13 @@ class SimCloud:
                 "regions": regions,
             }
 
-        return {"clouds": {
-            "kingsync-sim-admin": cloud("admin", "admin"),
-            "kingsync-sim-member": cloud("demo", "demo"),
-            "kingsync-sim-member2": cloud("demo2", "demo2"),
-        }}
+        return {
+            "clouds": {
+                "kingsync-sim-admin": cloud("admin", "admin"),
+                "kingsync-sim-member": cloud("demo", "demo"),
+                "kingsync-sim-member2": cloud("demo2", "demo2"),
+            }
+        }
 
     def write_clouds_yaml(self, path: str) -> None:
         target = Path(path)
@@ -327,3 +340,7 @@ def _attr(module: Any) -> str:
 def _bound_port(runner: web.AppRunner) -> int:
     addresses = runner.addresses
     return int(addresses[-1][1])
+
+
+CLOUD_KEY = web.AppKey("cloud", SimCloud)
+REGION_KEY = web.AppKey("region", Region)

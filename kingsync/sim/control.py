@@ -45,8 +45,9 @@ def add_routes(app: web.Application, cloud: SimCloud) -> None:
         return {"name": region.name, "url": region.url, "port": region.port, "faults": region.faults.as_json()}
 
     async def list_regions(request: web.Request) -> web.Response:
-        return wire.json_response({"regions": [describe(r) for r in cloud.regions.values()],
-                                   "auth_url": cloud.auth_url})
+        return wire.json_response(
+            {"regions": [describe(r) for r in cloud.regions.values()], "auth_url": cloud.auth_url}
+        )
 
     async def set_faults(request: web.Request) -> web.Response:
         region = region_of(request)
@@ -81,9 +82,13 @@ def add_routes(app: web.Application, cloud: SimCloud) -> None:
                 _fault(400, "usage for %s must map resource names to integers >= 0" % service)
         for service, counts in body.items():
             region.extra_usage.setdefault(service, {}).setdefault(project_id, {}).update(counts)
-        return wire.json_response({"region": region.name, "project_id": project_id,
-                                   "usage": {s: region.extra_usage.get(s, {}).get(project_id, {})
-                                             for s in USAGE_SERVICES}})
+        return wire.json_response(
+            {
+                "region": region.name,
+                "project_id": project_id,
+                "usage": {s: region.extra_usage.get(s, {}).get(project_id, {}) for s in USAGE_SERVICES},
+            }
+        )
 
     async def create_projects(request: web.Request) -> web.Response:
         body = await wire.read_json(request, _fault)

@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 TOKEN_TTL = datetime.timedelta(hours=4)
 DEFAULT_DOMAIN = "default"
 # Demo accounts the simulator creates, as devcloud does (user -> password).
-DEMO_PASSWORDS = {"admin": "admin-secret", "demo": "demo-secret", "demo2": "demo2-secret",
-                  "kingsync": "service-secret"}
+DEMO_PASSWORDS = {"admin": "admin-secret", "demo": "demo-secret", "demo2": "demo2-secret", "kingsync": "service-secret"}
 # Keystone's default implied roles: admin implies member implies reader.
 IMPLIES = {"admin": ("member", "reader"), "member": ("reader",)}
 
@@ -44,7 +43,7 @@ def _hash(password: str) -> str:
 
 
 def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def _iso(moment: datetime.datetime) -> str:
@@ -79,8 +78,13 @@ class State:
     def bootstrap(cls) -> State:
         state = cls()
         for role in ("admin", "member", "reader", "service"):
-            state.roles[stable_id("role", role)] = {"id": stable_id("role", role), "name": role,
-                                                    "domain_id": None, "description": None, "options": {}}
+            state.roles[stable_id("role", role)] = {
+                "id": stable_id("role", role),
+                "name": role,
+                "domain_id": None,
+                "description": None,
+                "options": {},
+            }
         for name in ("admin", "service", "demo", "demo2"):
             state.create_project(name, project_id=stable_id("project", name))
         state.create_user("admin", DEMO_PASSWORDS["admin"], "admin", ["admin"])
@@ -93,27 +97,39 @@ class State:
         return state
 
     def to_json(self) -> Json:
-        return {"projects": self.projects, "users": self.users, "roles": self.roles,
-                "assignments": self.assignments}
+        return {"projects": self.projects, "users": self.users, "roles": self.roles, "assignments": self.assignments}
 
     @classmethod
     def from_json(cls, doc: Json) -> State:
-        state = cls(projects=doc["projects"], users=doc["users"], roles=doc["roles"],
-                    assignments=doc["assignments"])
+        state = cls(projects=doc["projects"], users=doc["users"], roles=doc["roles"], assignments=doc["assignments"])
         for project in state.projects.values():
             state._project_names[(project["domain_id"], project["name"])] = project["id"]
         return state
 
     # -- projects, users, roles ------------------------------------------------------
 
-    def create_project(self, name: str, description: str = "", project_id: str | None = None,
-                       domain_id: str = DEFAULT_DOMAIN, enabled: bool = True) -> Json:
+    def create_project(
+        self,
+        name: str,
+        description: str = "",
+        project_id: str | None = None,
+        domain_id: str = DEFAULT_DOMAIN,
+        enabled: bool = True,
+    ) -> Json:
         if (domain_id, name) in self._project_names:
             raise KeyError(name)
         pid = project_id or new_id()
-        project = {"id": pid, "name": name, "domain_id": domain_id, "description": description,
-                   "enabled": enabled, "is_domain": False, "parent_id": domain_id, "tags": [],
-                   "options": {}}
+        project = {
+            "id": pid,
+            "name": name,
+            "domain_id": domain_id,
+            "description": description,
+            "enabled": enabled,
+            "is_domain": False,
+            "parent_id": domain_id,
+            "tags": [],
+            "options": {},
+        }
         self.projects[pid] = project
         self._project_names[(domain_id, name)] = pid
         return project
@@ -126,13 +142,19 @@ class State:
     def project_id_by_name(self, name: str, domain_id: str = DEFAULT_DOMAIN) -> str | None:
         return self._project_names.get((domain_id, name))
 
-    def create_user(self, name: str, password: str, project: str | None = None,
-                    roles: list[str] | None = None) -> Json:
+    def create_user(self, name: str, password: str, project: str | None = None, roles: list[str] | None = None) -> Json:
         uid = stable_id("user", name) if name in DEMO_PASSWORDS else new_id()
         project_id = self.project_id_by_name(project) if project else None
-        user = {"id": uid, "name": name, "domain_id": DEFAULT_DOMAIN, "enabled": True,
-                "default_project_id": project_id, "password_expires_at": None, "options": {},
-                "password_sha256": _hash(password)}
+        user = {
+            "id": uid,
+            "name": name,
+            "domain_id": DEFAULT_DOMAIN,
+            "enabled": True,
+            "default_project_id": project_id,
+            "password_expires_at": None,
+            "options": {},
+            "password_sha256": _hash(password),
+        }
         self.users[uid] = user
         for role in roles or []:
             if project_id:
@@ -180,14 +202,26 @@ class State:
 
     # -- tokens -------------------------------------------------------------------------
 
-    def issue(self, user_id: str, project_id: str | None, methods: list[str],
-              expires_at: datetime.datetime | None = None, audit_id: str | None = None) -> Token:
+    def issue(
+        self,
+        user_id: str,
+        project_id: str | None,
+        methods: list[str],
+        expires_at: datetime.datetime | None = None,
+        audit_id: str | None = None,
+    ) -> Token:
         now = _now()
         roles = self.effective_roles(user_id, project_id) if project_id else []
-        token = Token(id="gAAAAA" + secrets.token_urlsafe(48), user_id=user_id, project_id=project_id,
-                      roles=roles, methods=methods, issued_at=now,
-                      expires_at=expires_at or now + TOKEN_TTL,
-                      audit_id=audit_id or secrets.token_urlsafe(16)[:22])
+        token = Token(
+            id="gAAAAA" + secrets.token_urlsafe(48),
+            user_id=user_id,
+            project_id=project_id,
+            roles=roles,
+            methods=methods,
+            issued_at=now,
+            expires_at=expires_at or now + TOKEN_TTL,
+            audit_id=audit_id or secrets.token_urlsafe(16)[:22],
+        )
         self._prune(now)
         self.tokens[token.id] = token
         return token
@@ -217,20 +251,27 @@ class State:
         user = self.users[token.user_id]
         body: Json = {
             "methods": token.methods,
-            "user": {"id": user["id"], "name": user["name"],
-                     "domain": {"id": user["domain_id"], "name": "Default"},
-                     "password_expires_at": None},
+            "user": {
+                "id": user["id"],
+                "name": user["name"],
+                "domain": {"id": user["domain_id"], "name": "Default"},
+                "password_expires_at": None,
+            },
             "audit_ids": [token.audit_id],
             "expires_at": _iso(token.expires_at),
             "issued_at": _iso(token.issued_at),
         }
         if token.project_id is not None:
             project = self.projects[token.project_id]
-            body["project"] = {"id": project["id"], "name": project["name"],
-                               "domain": {"id": project["domain_id"], "name": "Default"}}
+            body["project"] = {
+                "id": project["id"],
+                "name": project["name"],
+                "domain": {"id": project["domain_id"], "name": "Default"},
+            }
             body["is_domain"] = False
-            body["roles"] = [{"id": (self.role_by_name(r) or {"id": stable_id("role", r)})["id"], "name": r}
-                             for r in token.roles]
+            body["roles"] = [
+                {"id": (self.role_by_name(r) or {"id": stable_id("role", r)})["id"], "name": r} for r in token.roles
+            ]
             if catalog is not None:
                 body["catalog"] = catalog
         return {"token": body}
@@ -310,10 +351,13 @@ class _IdentityAPI:
     # -- versions ----------------------------------------------------------------------
 
     def _version_doc(self) -> Json:
-        return {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
-                "links": [{"rel": "self", "href": self.cloud.auth_url + "/"}],
-                "media-types": [{"base": "application/json",
-                                 "type": "application/vnd.openstack.identity-v3+json"}]}
+        return {
+            "id": "v3.14",
+            "status": "stable",
+            "updated": "2020-04-07T00:00:00Z",
+            "links": [{"rel": "self", "href": self.cloud.auth_url + "/"}],
+            "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+        }
 
     async def versions(self, request: web.Request) -> web.Response:
         return wire.json_response({"versions": {"values": [self._version_doc()]}}, status=300)
@@ -336,8 +380,9 @@ class _IdentityAPI:
         project_id = self._scope(auth.get("scope"), user_id)
         token = self.state.issue(user_id, project_id, methods, expires, audit)
         catalog = None if "nocatalog" in request.query else self.cloud.catalog()
-        return wire.json_response(self.state.token_body(token, catalog), status=201,
-                                  headers={"X-Subject-Token": token.id})
+        return wire.json_response(
+            self.state.token_body(token, catalog), status=201, headers={"X-Subject-Token": token.id}
+        )
 
     def _identify(self, ident: Json, methods: list[str]) -> tuple[str, datetime.datetime | None, str | None]:
         if "password" in methods:
@@ -409,8 +454,7 @@ class _IdentityAPI:
 
     async def auth_projects(self, request: web.Request) -> web.Response:
         token = self._caller(request)
-        projects = [p for pid, p in self.state.projects.items()
-                    if self.state.effective_roles(token.user_id, pid)]
+        projects = [p for pid, p in self.state.projects.items() if self.state.effective_roles(token.user_id, pid)]
         return wire.json_response({"projects": projects, "links": self._links(request, "/auth/projects")})
 
     # -- catalog resources ------------------------------------------------------------
@@ -421,8 +465,12 @@ class _IdentityAPI:
         return wire.json_response({"regions": regions, "links": self._links(request, "/regions")})
 
     def _region(self, name: str) -> Json:
-        return {"id": name, "description": "", "parent_region_id": None,
-                "links": {"self": f"{self.cloud.auth_url}/regions/{name}"}}
+        return {
+            "id": name,
+            "description": "",
+            "parent_region_id": None,
+            "links": {"self": f"{self.cloud.auth_url}/regions/{name}"},
+        }
 
     async def show_region(self, request: web.Request) -> web.Response:
         self._caller(request)
@@ -433,8 +481,10 @@ class _IdentityAPI:
 
     async def list_services(self, request: web.Request) -> web.Response:
         self._caller(request)
-        services = [{"id": s["id"], "type": s["type"], "name": s["name"], "enabled": True,
-                     "description": ""} for s in self.cloud.catalog()]
+        services = [
+            {"id": s["id"], "type": s["type"], "name": s["name"], "enabled": True, "description": ""}
+            for s in self.cloud.catalog()
+        ]
         stype = request.query.get("type")
         if stype:
             services = [s for s in services if s["type"] == stype]
@@ -445,17 +495,31 @@ class _IdentityAPI:
         rows = []
         for service in self.cloud.catalog():
             for ep in service["endpoints"]:
-                rows.append({"id": ep["id"], "interface": ep["interface"], "region": ep["region"],
-                             "region_id": ep["region_id"], "url": ep["url"], "service_id": service["id"],
-                             "enabled": True})
+                rows.append(
+                    {
+                        "id": ep["id"],
+                        "interface": ep["interface"],
+                        "region": ep["region"],
+                        "region_id": ep["region_id"],
+                        "url": ep["url"],
+                        "service_id": service["id"],
+                        "enabled": True,
+                    }
+                )
         for key in ("interface", "service_id", "region_id"):
             if key in request.query:
                 rows = [r for r in rows if r[key] == request.query[key]]
         return wire.json_response({"endpoints": rows, "links": self._links(request, "/endpoints")})
 
     def _domain(self) -> Json:
-        return {"id": DEFAULT_DOMAIN, "name": "Default", "description": "The default domain",
-                "enabled": True, "tags": [], "options": {}}
+        return {
+            "id": DEFAULT_DOMAIN,
+            "name": "Default",
+            "description": "The default domain",
+            "enabled": True,
+            "tags": [],
+            "options": {},
+        }
 
     async def list_domains(self, request: web.Request) -> web.Response:
         self._caller(request)
@@ -493,11 +557,15 @@ class _IdentityAPI:
         if domain_id != DEFAULT_DOMAIN:
             keystone_fault(400, "Could not find domain: %s." % domain_id)
         try:
-            project = self.state.create_project(ref["name"], str(ref.get("description") or ""),
-                                                enabled=bool(ref.get("enabled", True)))
+            project = self.state.create_project(
+                ref["name"], str(ref.get("description") or ""), enabled=bool(ref.get("enabled", True))
+            )
         except KeyError:
-            keystone_fault(409, "Conflict occurred attempting to store project - it is not permitted to have "
-                                "two projects with the same name in the same domain : %s." % ref["name"])
+            keystone_fault(
+                409,
+                "Conflict occurred attempting to store project - it is not permitted to have "
+                "two projects with the same name in the same domain : %s." % ref["name"],
+            )
         return wire.json_response({"project": project}, status=201)
 
     def _project(self, request: web.Request) -> Json:
@@ -545,8 +613,11 @@ class _IdentityAPI:
         if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not ref["name"]:
             keystone_fault(400, "Invalid input for field 'name': 'name' is a required property")
         if self.state.user_by_name(ref["name"]):
-            keystone_fault(409, "Conflict occurred attempting to store user - Duplicate entry found with name %s at "
-                                "domain ID default." % ref["name"])
+            keystone_fault(
+                409,
+                "Conflict occurred attempting to store user - Duplicate entry found with name %s at "
+                "domain ID default." % ref["name"],
+            )
         user = self.state.create_user(ref["name"], str(ref.get("password") or secrets.token_hex(8)))
         if ref.get("default_project_id") in self.state.projects:
             user["default_project_id"] = ref["default_project_id"]
@@ -578,8 +649,7 @@ class _IdentityAPI:
         user = self._user(request)
         if "admin" not in token.roles and token.user_id != user["id"]:
             keystone_fault(403, "You are not authorized to perform the requested action: identity:list_user_projects.")
-        projects = [p for pid, p in self.state.projects.items()
-                    if self.state.effective_roles(user["id"], pid)]
+        projects = [p for pid, p in self.state.projects.items() if self.state.effective_roles(user["id"], pid)]
         return wire.json_response({"projects": projects, "links": self._links(request, "/users/x/projects")})
 
     async def list_roles(self, request: web.Request) -> web.Response:
@@ -644,8 +714,15 @@ class _IdentityAPI:
                 for role_id in role_ids:
                     if query.get("role.id", role_id) != role_id:
                         continue
-                    rows.append({"role": {"id": role_id}, "user": {"id": user_id},
-                                 "scope": {"project": {"id": project_id}},
-                                 "links": {"assignment": f"{self.cloud.auth_url}/projects/{project_id}"
-                                                         f"/users/{user_id}/roles/{role_id}"}})
+                    rows.append(
+                        {
+                            "role": {"id": role_id},
+                            "user": {"id": user_id},
+                            "scope": {"project": {"id": project_id}},
+                            "links": {
+                                "assignment": f"{self.cloud.auth_url}/projects/{project_id}"
+                                f"/users/{user_id}/roles/{role_id}"
+                            },
+                        }
+                    )
         return wire.json_response({"role_assignments": rows, "links": self._links(request, "/role_assignments")})

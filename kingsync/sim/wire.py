@@ -3,7 +3,10 @@ each service's own shape, microversion negotiation and pagination."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -36,8 +39,10 @@ _TITLES = {
     405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
+    410: "Gone",
     413: "Request Entity Too Large",
     415: "Unsupported Media Type",
+    416: "Request Range Not Satisfiable",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -82,11 +87,91 @@ def keystone_fault(status: int, message: str) -> NoReturn:
     raise SimHTTPError(status, json.dumps(body).encode())
 
 
-def webob_fault(status: int, message: str) -> NoReturn:
-    """Glance (webob error page as plain text), e.g. ``404 Not Found\\n\\nmessage``."""
+# webob's error page: the body template every HTTPError uses unless it brings
+# its own (415 and 405 do), and the page around it for text/html.
+WEBOB_BODY = "${explanation}<br /><br />\n${detail}\n${html_comment}\n"
+_WEBOB_HTML = (
+    "<html>\n <head>\n  <title>${status}</title>\n </head>\n <body>\n  <h1>${status}</h1>\n  ${body}\n </body>\n</html>"
+)
+
+
+def webob_fault(
+    status: int,
+    message: str,
+    detail: str = "",
+    accept: str | None = None,
+    template: str = WEBOB_BODY,
+    headers: Mapping[str, str] | None = None,
+    **env: str,
+) -> NoReturn:
+    """Glance: a webob error page, ``404 Not Found`` + explanation + detail.
+
+    webob picks the page's media type from the request's ``Accept`` header:
+    text/html (also for ``*/*``), application/json, or text/plain when the
+    header is empty or absent. ``accept=None`` keeps the HTML page. ``env``
+    fills the extra ``${...}`` names of a custom ``template``.
+    """
     title = _TITLES.get(status, "Error")
-    body = f"<html>\n <head>\n  <title>{status} {title}</title>\n </head>\n <body>\n  <h1>{status} {title}</h1>\n  {message}<br /><br />\n\n\n\n </body>\n</html>"
-    raise SimHTTPError(status, body.encode(), content_type="text/html")
+    status_line = f"{status} {title}"
+    args = {"explanation": message, "detail": detail, "html_comment": "", **env}
+    media = "text/html" if accept is None else webob_media_type(accept)
+    if media == "text/html":
+        body = string.Template(template).safe_substitute({k: html.escape(v) for k, v in args.items()})
+        text = string.Template(_WEBOB_HTML).substitute(status=status_line, body=body)
+    elif media == "application/json":
+        body = string.Template(template).safe_substitute(args)
+        text = json.dumps({"message": body, "code": status_line, "title": title})
+    else:
+        body = string.Template(template).safe_substitute(args)
+        text = f"{status_line}\n\n{_strip_tags(body)}"
+    err = SimHTTPError(status, text.encode(), content_type=media)
+    # webob names the charset of text pages in upper case; JSON has none.
+    err.headers["Content-Type"] = media if media == "application/json" else media + "; charset=UTF-8"
+    err.headers.update(headers or {})
+    raise err
+
+
+def webob_media_type(accept: str) -> str:
+    """The media type webob answers an error in, for this ``Accept`` header."""
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        if not media:
+            continue
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    return "text/html"  # an invalid header accepts anything
+        ranges.append((media.lower(), quality))
+    best: list[tuple[float, int, str]] = []
+    for order, offer in enumerate(("text/html", "application/json")):
+        quality = _offer_quality(offer, ranges)
+        if quality > 0:
+            best.append((-quality, order, offer))
+    return min(best)[2] if best else "text/plain"
+
+
+def _offer_quality(offer: str, ranges: list[tuple[str, float]]) -> float:
+    """The quality of the most specific media range that matches ``offer``."""
+    kind = offer.partition("/")[0]
+    found, specificity = 0.0, 0
+    for media, quality in ranges:
+        rank = 3 if media == offer else 2 if media == kind + "/*" else 1 if media == "*/*" else 0
+        if rank > specificity:
+            found, specificity = quality, rank
+    return found
+
+
+def _strip_tags(body: str) -> str:
+    """webob's plain-text page: line breaks where the HTML had <br />."""
+    text = body.replace("\n", " ").replace("\r", "")
+    text = re.sub(r"<br.*?>", "\n", text, flags=re.I | re.S)
+    text = re.sub(r"<!--|-->", "", text)
+    return re.sub(r"<.*?>", "", text, flags=re.S)
 
 
 async def read_json(request: web.Request, fault: Callable[[int, str], NoReturn]) -> Json:

@@ -63,9 +63,15 @@ def test_validating_a_bogus_token_is_404(cloud: TargetCloud) -> None:
 def test_wrong_password_is_401(cloud: TargetCloud) -> None:
     import requests
 
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "demo", "domain": {"name": "Default"}, "password": "wrong"}}},
-        "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}}}}
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": "demo", "domain": {"name": "Default"}, "password": "wrong"}},
+            },
+            "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}},
+        }
+    }
     resp = requests.post(cloud.auth_url + "/auth/tokens", json=body, timeout=10)
     assert resp.status_code == 401
     assert resp.json()["error"]["code"] == 401

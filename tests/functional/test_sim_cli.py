@@ -49,9 +49,23 @@ def test_clouds_yaml_names_an_admin_and_a_member_cloud(sim_process: Path) -> Non
 def test_openstack_cli_lists_flavors_in_region_two(sim_process: Path) -> None:
     env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(sim_process))
     out = subprocess.run(
-        [str(BIN / "openstack"), "--os-cloud", "kingsync-sim-admin", "--os-region-name", "RegionTwo",
-         "flavor", "list", "-f", "value", "-c", "Name"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            str(BIN / "openstack"),
+            "--os-cloud",
+            "kingsync-sim-admin",
+            "--os-region-name",
+            "RegionTwo",
+            "flavor",
+            "list",
+            "-f",
+            "value",
+            "-c",
+            "Name",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
 
@@ -59,9 +73,21 @@ def test_openstack_cli_lists_flavors_in_region_two(sim_process: Path) -> None:
 def test_openstack_cli_as_member_lists_own_keypairs(sim_process: Path) -> None:
     env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(sim_process))
     out = subprocess.run(
-        [str(BIN / "openstack"), "--os-cloud", "kingsync-sim-member", "--os-region-name", "RegionThree",
-         "keypair", "list", "-f", "json"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            str(BIN / "openstack"),
+            "--os-cloud",
+            "kingsync-sim-member",
+            "--os-region-name",
+            "RegionThree",
+            "keypair",
+            "list",
+            "-f",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().startswith("[")
@@ -84,8 +110,9 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
     busy = SimCloud(regions=1, port=0).start_in_thread()
     try:
         port = int(busy.identity_url.rsplit(":", 1)[1].split("/")[0])
-        out = subprocess.run([str(BIN / "kingsync-sim"), "--port", str(port)],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [str(BIN / "kingsync-sim"), "--port", str(port)], capture_output=True, text=True, timeout=30
+        )
         assert out.returncode == 1
         assert "cannot listen" in out.stderr
     finally:
