@@ -41,6 +41,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def start_sim(extra_projects: int, workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any], float]:
     clouds = workdir / f"clouds-{extra_projects}.yaml"
     t0 = time.perf_counter()
@@ -96,6 +103,38 @@ async def _projects(session: aiohttp.ClientSession, cloud: dict[str, Any], token
         return [p["id"] for p in (await resp.json())["projects"]]
 
 
+async def _set_quotas(
+    session: aiohttp.ClientSession, urls: dict[str, str], token: str, projects: list[str], concurrency: int
+) -> float:
+    """Give every project its own nova, neutron and cinder limits (as kingsync would)."""
+    headers = {"X-Auth-Token": token}
+    queue = list(projects)
+
+    async def worker() -> None:
+        while queue:
+            pid = queue.pop()
+            for url, body in (
+                (urls["compute"] + f"/os-quota-sets/{pid}", {"quota_set": {"cores": 40, "instances": 20}}),
+                (urls["network"] + f"/v2.0/quotas/{pid}", {"quota": {"port": 100}}),
+                (urls["block-storage"] + f"/os-quota-sets/{pid}", {"quota_set": {"volumes": 20}}),
+            ):
+                async with session.put(url, json=body, headers=headers) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise SystemExit(f"PUT {url}: {resp.status}")
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - t0
+
+
+async def populate(cloud: dict[str, Any], concurrency: int) -> float:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        token, urls = await _token_and_catalog(session, cloud)
+        projects = await _projects(session, cloud, token)
+        return await _set_quotas(session, urls, token, projects, concurrency)
+
+
 async def load(cloud: dict[str, Any], seconds: float, concurrency: int) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -141,10 +180,13 @@ async def load(cloud: dict[str, Any], seconds: float, concurrency: int) -> dict[
 def run_case(extra_projects: int, seconds: float, concurrency: int, workdir: Path) -> dict[str, Any]:
     proc, cloud, started = start_sim(extra_projects, workdir)
     try:
+        populate_s = asyncio.run(populate(cloud, concurrency))
         cpu0 = _cpu_seconds(proc.pid)
         result = asyncio.run(load(cloud, seconds, concurrency))
+        result["populate_quotas_s"] = round(populate_s, 2)
         sim_cpu = _cpu_seconds(proc.pid) - cpu0
         result["start_s"] = round(started, 3)
+        result["sim_rss_mib"] = round(_rss_kib(proc.pid) / 1024, 1)
         result["sim_cpu_s"] = round(sim_cpu, 2)
         # Requests the simulator served per second of its own CPU time: its capacity
         # on one core, whether or not this client could saturate it.
