@@ -36,6 +36,7 @@ demo openstack --os-cloud kingsync-sim-member --os-region-name RegionOne keypair
 rm -f "$pubkey"
 demo openstack --os-cloud kingsync-sim-member --os-region-name RegionOne keypair list
 demo openstack --os-cloud kingsync-sim-member --os-region-name RegionTwo keypair list
+echo "(none in RegionTwo yet: copying it there is the keypair sync kingsync is being built for)"
 demo openstack --os-cloud kingsync-sim-admin --os-region-name RegionTwo quota show demo --compute
 
 if [ "${1:-}" = "--once" ]; then
