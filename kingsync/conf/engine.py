@@ -1,0 +1,58 @@
+"""[engine]: the engine service's workers, leases and retries."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup("engine", title="Engine service", help="How kingsync-engine claims and runs work.")
+
+OPTS = [
+    cfg.StrOpt(
+        "engine_id",
+        help="Name this engine uses on the work it claims. Defaults to host name and "
+        "process id, which is unique per process; set it only to make logs easier to read.",
+    ),
+    cfg.IntOpt("workers", default=8, min=1, help="Threads that run job items in this engine process."),
+    cfg.IntOpt(
+        "per_region_concurrency",
+        default=4,
+        min=1,
+        help="Items run against one region at the same time, at most, per engine.",
+    ),
+    cfg.IntOpt(
+        "lease_seconds",
+        default=60,
+        min=5,
+        help="How long a claimed item stays this engine's. An engine renews the lease while it works; "
+        "when an engine dies, its items are taken over by another once their lease runs out.",
+    ),
+    cfg.FloatOpt(
+        "poll_interval",
+        default=5.0,
+        min=0.1,
+        help="Seconds between looks at the database for work nobody rang the doorbell for "
+        "(a lost RPC message, a dead engine's expired leases, retries that fell due).",
+    ),
+    cfg.IntOpt(
+        "max_attempts",
+        default=5,
+        min=1,
+        help="Attempts at an item that fails with a transient error (timeout, 5xx, connection) "
+        "before it is reported as failed.",
+    ),
+    cfg.FloatOpt(
+        "retry_backoff",
+        default=2.0,
+        min=0.1,
+        help="Seconds before the first retry of a transient failure; doubled at each attempt.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
+    return [(GROUP, OPTS)]

@@ -1,0 +1,1 @@
+"""kingsync's database: typed models, repository functions, migrations."""
