@@ -7,7 +7,15 @@ entry point imports this module first.
 
 from __future__ import annotations
 
+import warnings
+
 from oslo_service import backend as _backend
+
+# oslo.service depends on eventlet, so it is installed, and futurist imports it
+# when present (only to recognise green threads; nothing is monkey-patched).
+# Its import-time deprecation banner says nothing about kingsync: keep it out
+# of every command's output.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 
 def select_threading() -> None:

@@ -11,6 +11,9 @@ from kingsync.sim.cloud import SimCloud
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# PostgreSQL, MariaDB and RabbitMQ: skipped when absent, required under CI=true.
+pytest_plugins = ["tests.services.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def sim_cloud() -> Iterator[SimCloud]:

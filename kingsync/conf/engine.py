@@ -46,6 +46,21 @@ OPTS = [
         min=0.1,
         help="Seconds before the first retry of a transient failure; doubled at each attempt.",
     ),
+    cfg.FloatOpt(
+        "finalize_interval",
+        default=60.0,
+        min=1.0,
+        help="Seconds between sweeps that close jobs whose items have all ended. Jobs normally close "
+        "as their last item ends; the sweep is the safety net, so a long interval is fine.",
+    ),
+    cfg.FloatOpt(
+        "periodic_jitter",
+        default=0.1,
+        min=0.0,
+        max=1.0,
+        help="Share of each periodic task's interval by which its runs are moved at random, so "
+        "engines started together do not all hit the database and the regions at once.",
+    ),
 ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -153,25 +153,51 @@ def delete_job(session: Session, job_id: str, project_id: str, user_id: str) -> 
 # -- the engine side -----------------------------------------------------------------
 
 
-def claim_items(session: Session, engine_id: str, limit: int, lease_seconds: int) -> list[Item]:
+def claim_items(
+    session: Session,
+    engine_id: str,
+    limit: int,
+    lease_seconds: int,
+    *,
+    per_region: int | None = None,
+    busy: Mapping[str, int] | None = None,
+) -> list[Item]:
     """Take up to ``limit`` due, unleased (or lease-expired) items for this engine.
+
+    With ``per_region``, at most that many items per target region, counting
+    the ``busy`` ones (target region -> items this engine already runs), so an
+    engine never takes work it could not start at once.
 
     Each claim is a compare-and-set UPDATE guarded by the lease condition, so
     two engines racing for one item cannot both win, on any database.
     """
     now = utcnow()
     claimable = (SyncItem.lease_expires_at.is_(None)) | (SyncItem.lease_expires_at < now)
-    candidates = session.scalars(
-        select(SyncItem.id)
-        .where(SyncItem.status == IN_PROGRESS, SyncItem.next_attempt_at <= now, claimable)
-        .order_by(SyncItem.next_attempt_at)
-        .limit(limit * 2)
-    ).all()
+    room: dict[str, int] = {}
+    query = select(SyncItem.id, SyncItem.target_region).where(
+        SyncItem.status == IN_PROGRESS, SyncItem.next_attempt_at <= now, claimable
+    )
+    if per_region is not None:
+        full = [region for region, count in (busy or {}).items() if count >= per_region]
+        if full:
+            query = query.where(SyncItem.target_region.not_in(full))
+    # SKIP LOCKED (PostgreSQL, MySQL 8, MariaDB 10.6; SQLite has no row locks and
+    # ignores it): racing engines get disjoint candidates, instead of all waiting
+    # on the same first rows and coming back empty-handed while work waits.
+    candidates = (
+        session.execute(query.order_by(SyncItem.next_attempt_at).limit(limit * 2).with_for_update(skip_locked=True))
+        .tuples()
+        .all()
+    )
     expires = now + datetime.timedelta(seconds=lease_seconds)
     claimed: list[Item] = []
-    for item_id in candidates:
+    for item_id, region in candidates:
         if len(claimed) >= limit:
             break
+        if per_region is not None:
+            room.setdefault(region, per_region - (busy or {}).get(region, 0))
+            if room[region] <= 0:
+                continue
         result = session.execute(
             update(SyncItem)
             .where(SyncItem.id == item_id, SyncItem.status == IN_PROGRESS, claimable)
@@ -187,7 +213,17 @@ def claim_items(session: Session, engine_id: str, limit: int, lease_seconds: int
             row = session.get(SyncItem, item_id, populate_existing=True)
             assert row is not None
             claimed.append(_item(row))
+            if per_region is not None:
+                room[region] -= 1
     return claimed
+
+
+def job_owner(session: Session, job_id: str) -> tuple[str, str]:
+    """(project_id, user_id) of a job: whom the engine acts for."""
+    row = session.execute(select(SyncJob.project_id, SyncJob.user_id).where(SyncJob.id == job_id)).first()
+    if row is None:
+        raise JobNotFound(job_id)
+    return row[0], row[1]
 
 
 def renew_lease(session: Session, item_id: str, engine_id: str, lease_seconds: int) -> bool:
@@ -232,7 +268,11 @@ def finish_item(
     )
     if not done.rowcount:  # type: ignore[attr-defined]
         return False
-    job_id = session.scalar(select(SyncItem.job_id).where(SyncItem.id == item_id))
+    # A locking read (of a row this transaction already holds): on MySQL/MariaDB
+    # (REPEATABLE READ) the first plain SELECT fixes the transaction's snapshot,
+    # and one taken here, before _finalize waits for the job lock, would hide a
+    # parallel engine's just-committed last item from _finalize's count.
+    job_id = session.scalar(select(SyncItem.job_id).where(SyncItem.id == item_id).with_for_update())
     if job_id is not None:
         _finalize(session, job_id)
     return True

@@ -8,13 +8,14 @@ in-process driver; production uses RabbitMQ (``[DEFAULT] transport_url``).
 
 from __future__ import annotations
 
-import functools
+import threading
 from typing import Any
 
 # isort: off
 from kingsync import backend  # noqa: F401  (first: oslo.service's threading backend, not eventlet)
 
 import oslo_messaging as messaging
+import oslo_messaging.opts
 from oslo_config import cfg
 
 from kingsync.context import RequestContext
@@ -24,9 +25,25 @@ from kingsync.context import RequestContext
 TOPIC = "kingsync-engine"
 
 
-@functools.cache
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """oslo.messaging's [DEFAULT] options (transport_url, ...), readable before a transport exists."""
+    for group, opts in messaging.opts.list_opts():
+        if group is None:
+            conf.register_opts(opts)
+
+
+_transports: dict[int, messaging.RPCTransport] = {}
+_lock = threading.Lock()
+
+
 def get_transport(conf: cfg.ConfigOpts | None = None) -> messaging.RPCTransport:
-    return messaging.get_rpc_transport(conf or cfg.CONF)
+    """One transport per configuration object and process (``fake://`` only
+    delivers between users of the same transport object)."""
+    conf = conf or cfg.CONF
+    with _lock:
+        if id(conf) not in _transports:
+            _transports[id(conf)] = messaging.get_rpc_transport(conf)
+        return _transports[id(conf)]
 
 
 class EngineClient:
@@ -39,9 +56,11 @@ class EngineClient:
 
     VERSION = "1.0"
 
-    def __init__(self, transport: messaging.RPCTransport | None = None) -> None:
+    def __init__(self, transport: messaging.RPCTransport | None = None, retry: int | None = None) -> None:
+        # retry: reconnection attempts per cast (None: forever); the API bounds it
+        # so that a request never hangs on a broker that is down.
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
-        self._client = messaging.get_rpc_client(transport or get_transport(), target)
+        self._client = messaging.get_rpc_client(transport or get_transport(), target, retry=retry)
 
     def sync_items_ready(self, ctxt: RequestContext, job_id: str) -> None:
         self._client.cast(ctxt.to_rpc(), "sync_items_ready", job_id=job_id)
