@@ -3,8 +3,8 @@
 kingsync.db.migration configures Alembic in code and hands this script an open
 connection (``config.attributes["connection"]``), so it depends neither on an
 alembic.ini nor on the working directory. Run as plain ``alembic`` from a
-checkout (alembic.ini, for writing new revisions), it connects to
-``sqlalchemy.url`` or, when that is empty, to kingsync's [database] connection.
+checkout (alembic.ini, for writing new revisions: README.md), it connects to
+``-x url=...``, else ``sqlalchemy.url``, else kingsync's [database] connection.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _migrate(connection: Connection) -> None:
 
 
 def _url() -> str:
-    url = config.get_main_option("sqlalchemy.url")
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
     if url:
         return url
     from kingsync.conf import CONF

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,15 +57,40 @@ def _shown(url: str) -> str:
 
 
 def _check_database(service: str, url: str) -> str:
-    engine = sa.create_engine(url, connect_args={"connect_timeout": 5}, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(
+        url, connect_args={"connect_timeout": 5}, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
+            _drop_abandoned(connection)
     except sa.exc.SQLAlchemyError as error:
         unavailable(service, f"{_shown(url)}: {getattr(error, 'orig', error)}")
     finally:
         engine.dispose()
     return url
+
+
+def _drop_abandoned(connection: sa.Connection) -> None:
+    """Drop the databases of earlier runs on this machine that were killed before their teardown."""
+    if connection.engine.url.host not in ("127.0.0.1", "localhost", "::1"):
+        return  # another machine's runs may be alive there: their process ids mean nothing here
+    mysql = connection.dialect.name == "mysql"
+    listing = "SHOW DATABASES" if mysql else "SELECT datname FROM pg_database"
+    for (name,) in connection.execute(sa.text(listing)):
+        found = re.fullmatch(r"kingsync_test_(\d+)_[0-9a-f]{8}(_\w+)?", name)
+        if found and not _alive(int(found.group(1))):
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}" + ("" if mysql else " WITH (FORCE)")))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 @pytest.fixture(scope="session")

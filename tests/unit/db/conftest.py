@@ -1,7 +1,7 @@
 """Database fixtures: the same tests on SQLite, PostgreSQL and MariaDB/MySQL.
 
-SQLite gets a fresh file per test. The servers get one database per run
-(tests/services/fixtures.py), migrated once and emptied before each test.
+SQLite gets a fresh file per test. Each server gets one database per run for
+these tests alone, migrated once and emptied before each test.
 """
 
 from __future__ import annotations
@@ -14,6 +14,19 @@ import pytest
 import sqlalchemy as sa
 
 from kingsync.db import jobs, migration, session
+from tests.services.fixtures import new_database
+
+
+@pytest.fixture(scope="session")
+def postgresql_jobs_url(postgresql_server: str) -> Iterator[str]:
+    with new_database(postgresql_server, label="jobs") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def mysql_jobs_url(mysql_server: str) -> Iterator[str]:
+    with new_database(mysql_server, label="jobs") as url:
+        yield url
 
 
 def _emptied(url: str) -> str:
@@ -33,13 +46,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
         session.get_engine(url).dispose()
         return
-    yield _emptied(request.getfixturevalue(f"{request.param}_url"))
+    yield _emptied(request.getfixturevalue(f"{request.param}_jobs_url"))
 
 
 @pytest.fixture(params=["postgresql", "mysql"])
 def server_db_url(request: pytest.FixtureRequest) -> str:
     """A migrated, empty database on a server, where engines really run in parallel."""
-    return _emptied(request.getfixturevalue(f"{request.param}_url"))
+    return _emptied(request.getfixturevalue(f"{request.param}_jobs_url"))
 
 
 class Clock:

@@ -86,7 +86,9 @@ def test_two_engines_finishing_the_last_two_items_together_finalize_the_job(
 
 def test_an_engine_claims_other_items_while_another_claim_is_uncommitted(server_db_url: str) -> None:
     _create(server_db_url, keypairs=4, targets=3)
-    with transaction(server_db_url) as first, ThreadPoolExecutor(1) as pool:
+    # The pool outside the transaction: should engine-b hang, engine-a's
+    # transaction ends first (rolled back by the failure), which frees it.
+    with ThreadPoolExecutor(1) as pool, transaction(server_db_url) as first:
         held = jobs.claim_items(first, "engine-a", 2, 60)
         # engine-a's transaction is still open: its rows are locked, not yet leased.
         second = pool.submit(lambda: _claim_in_own_transaction(server_db_url, "engine-b"))
