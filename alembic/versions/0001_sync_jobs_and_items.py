@@ -12,6 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
+
+# Microseconds on MySQL too (its plain DATETIME keeps whole seconds).
+TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -29,8 +33,8 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(64), nullable=False),
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("updated_at", TIMESTAMP, nullable=True),
         **MYSQL,
     )
     op.create_index("ix_sync_jobs_owner", "sync_jobs", ["project_id", "user_id", "status"])
@@ -49,13 +53,13 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("target_id", sa.String(255), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+        sa.Column("next_attempt_at", TIMESTAMP, nullable=False),
         sa.Column("lease_owner", sa.String(255), nullable=True),
-        sa.Column("lease_expires_at", sa.DateTime(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=True),
-        sa.Column("started_at", sa.DateTime(), nullable=True),
-        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("lease_expires_at", TIMESTAMP, nullable=True),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("updated_at", TIMESTAMP, nullable=True),
+        sa.Column("started_at", TIMESTAMP, nullable=True),
+        sa.Column("finished_at", TIMESTAMP, nullable=True),
         **MYSQL,
     )
     op.create_index("ix_sync_items_job", "sync_items", ["job_id"])

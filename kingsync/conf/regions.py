@@ -45,4 +45,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def list_opts() -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
     auth = ks_loading.get_auth_common_conf_options() + ks_loading.get_auth_plugin_conf_options("password")
-    return [(GROUP, OPTS + ks_loading.get_session_conf_options() + auth)]
+    session = ks_loading.get_session_conf_options()
+    for opt in session:
+        if opt.dest == "timeout":
+            opt.default = 30  # as register_opts sets it: the sample must show the real default
+    return [(GROUP, OPTS + session + auth)]

@@ -130,7 +130,7 @@ def list_jobs(session: Session, project_id: str, user_id: str, active_only: bool
     query = select(SyncJob).where(SyncJob.project_id == project_id, SyncJob.user_id == user_id)
     if active_only:
         query = query.where(SyncJob.status == IN_PROGRESS)
-    return [_job(row) for row in session.scalars(query.order_by(SyncJob.created_at))]
+    return [_job(row) for row in session.scalars(query.order_by(SyncJob.created_at, SyncJob.id))]
 
 
 def get_job(session: Session, job_id: str, project_id: str, user_id: str) -> Job:

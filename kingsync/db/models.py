@@ -6,7 +6,12 @@ from __future__ import annotations
 import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Microseconds on every database: MySQL's plain DATETIME keeps whole seconds,
+# which would reorder jobs made within one second and round retry times.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 # Kingbird's status values, for jobs and items alike.
 IN_PROGRESS = "IN_PROGRESS"
@@ -35,11 +40,13 @@ class SyncJob(Base):
     project_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=IN_PROGRESS)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime)
-    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
 
     items: Mapped[list[SyncItem]] = relationship(
-        back_populates="job", cascade="all, delete-orphan", order_by="SyncItem.created_at"
+        back_populates="job",
+        cascade="all, delete-orphan",
+        order_by=lambda: [SyncItem.created_at, SyncItem.target_region, SyncItem.resource],
     )
 
     __table_args__ = (Index("ix_sync_jobs_owner", "project_id", "user_id", "status"),)
@@ -63,13 +70,13 @@ class SyncItem(Base):
     target_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Work queue: an item is claimable while IN_PROGRESS, due and not leased.
-    next_attempt_at: Mapped[datetime.datetime] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
     lease_owner: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    lease_expires_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime)
-    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
-    started_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
-    finished_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    lease_expires_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+    started_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+    finished_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
 
     job: Mapped[SyncJob] = relationship(back_populates="items")
 
