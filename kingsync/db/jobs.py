@@ -184,11 +184,9 @@ def claim_items(
     # SKIP LOCKED (PostgreSQL, MySQL 8, MariaDB 10.6; SQLite has no row locks and
     # ignores it): racing engines get disjoint candidates, instead of all waiting
     # on the same first rows and coming back empty-handed while work waits.
-    candidates = (
-        session.execute(query.order_by(SyncItem.next_attempt_at).limit(limit * 2).with_for_update(skip_locked=True))
-        .tuples()
-        .all()
-    )
+    candidates = session.execute(
+        query.order_by(SyncItem.next_attempt_at).limit(limit * 2).with_for_update(skip_locked=True)
+    ).all()
     expires = now + datetime.timedelta(seconds=lease_seconds)
     claimed: list[Item] = []
     for item_id, region in candidates:
@@ -306,9 +304,7 @@ def _finalize(session: Session, job_id: str) -> None:
     counts = dict(
         session.execute(
             select(SyncItem.status, func.count()).where(SyncItem.job_id == job_id).group_by(SyncItem.status)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     if counts.get(IN_PROGRESS):
         return
