@@ -2,7 +2,7 @@
 # Everything CI runs: lint, types, and the whole test suite, including the
 # conformance suite against a real three-region OpenStack (devcloud).
 #
-#   tools/test.sh            everything (brings devcloud up, ~3 min the first time)
+#   tools/test.sh            everything (brings devcloud up: 3 min from nothing)
 #   tools/test.sh --quick    without devcloud: its conformance cases skip
 #   tools/test.sh -- ARGS    extra pytest arguments, e.g. -- -k keypair
 #
