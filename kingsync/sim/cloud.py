@@ -139,11 +139,9 @@ class SimCloud:
 
     def _region_app(self, region: Region) -> web.Application:
         app = web.Application(middlewares=[self._region_middleware], client_max_size=1024**3)
-        app[CLOUD_KEY] = self
         app[REGION_KEY] = region
         for module in SERVICES:
             sub = module.make_app(self, region)
-            sub[CLOUD_KEY] = self
             sub[REGION_KEY] = region
             app.add_subapp(module.PREFIX, sub)
         return app
@@ -174,7 +172,6 @@ class SimCloud:
         """Bind every port and serve. Ports are ``port`` (identity and control),
         then ``port + 1`` ... for the regions, or all ephemeral when ``port`` is 0."""
         ident = identity.make_app(self)
-        ident[CLOUD_KEY] = self
         control.add_routes(ident, self)
         runner = web.AppRunner(ident, access_log=None)
         await runner.setup()
@@ -342,5 +339,4 @@ def _bound_port(runner: web.AppRunner) -> int:
     return int(addresses[-1][1])
 
 
-CLOUD_KEY = web.AppKey("cloud", SimCloud)
 REGION_KEY = web.AppKey("region", Region)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kingsync.sim.cloud import SimCloud
 
@@ -46,51 +49,52 @@ def test_clouds_yaml_names_an_admin_and_a_member_cloud(sim_process: Path) -> Non
     assert admin["regions"] == ["RegionOne", "RegionTwo", "RegionThree"]
 
 
+def _openstack(clouds: Path, cloud: str, region: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds))
+    return subprocess.run(
+        [str(BIN / "openstack"), "--os-cloud", cloud, "--os-region-name", region, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_openstack_cli_lists_flavors_in_region_two(sim_process: Path) -> None:
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(sim_process))
-    out = subprocess.run(
-        [
-            str(BIN / "openstack"),
-            "--os-cloud",
-            "kingsync-sim-admin",
-            "--os-region-name",
-            "RegionTwo",
-            "flavor",
-            "list",
-            "-f",
-            "value",
-            "-c",
-            "Name",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    made = _openstack(
+        sim_process,
+        "kingsync-sim-admin",
+        "RegionTwo",
+        "flavor",
+        "create",
+        "--ram",
+        "512",
+        "--vcpus",
+        "1",
+        "--disk",
+        "1",
+        "cli-flavor",
     )
-    assert out.returncode == 0, out.stderr
+    assert made.returncode == 0, made.stderr
+    listed = _openstack(sim_process, "kingsync-sim-admin", "RegionTwo", "flavor", "list", "-f", "value", "-c", "Name")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["cli-flavor"]
+    elsewhere = _openstack(sim_process, "kingsync-sim-admin", "RegionOne", "flavor", "list", "-f", "value")
+    assert elsewhere.returncode == 0 and elsewhere.stdout.strip() == ""
 
 
-def test_openstack_cli_as_member_lists_own_keypairs(sim_process: Path) -> None:
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(sim_process))
-    out = subprocess.run(
-        [
-            str(BIN / "openstack"),
-            "--os-cloud",
-            "kingsync-sim-member",
-            "--os-region-name",
-            "RegionThree",
-            "keypair",
-            "list",
-            "-f",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+def test_openstack_cli_keypairs_belong_to_the_member(sim_process: Path, tmp_path: Path) -> None:
+    key = ed25519.Ed25519PrivateKey.generate().public_key()
+    pub = tmp_path / "id.pub"
+    pub.write_bytes(key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
+    made = _openstack(
+        sim_process, "kingsync-sim-member", "RegionThree", "keypair", "create", "--public-key", str(pub), "cli-key"
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().startswith("[")
+    assert made.returncode == 0, made.stderr
+    mine = _openstack(sim_process, "kingsync-sim-member", "RegionThree", "keypair", "list", "-f", "json")
+    assert [k["Name"] for k in json.loads(mine.stdout)] == ["cli-key"]
+    admins = _openstack(sim_process, "kingsync-sim-admin", "RegionThree", "keypair", "list", "-f", "json")
+    assert json.loads(admins.stdout) == []
 
 
 def test_state_file_keeps_projects_across_restarts(tmp_path: Path) -> None:
