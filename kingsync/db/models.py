@@ -1,11 +1,12 @@
 """Typed SQLAlchemy models. The database is the work queue and the truth:
-a job and its items are rows before anything is cast over RPC."""
+a job and its items are rows before anything is cast over RPC, and a
+project's global limits are rows before any region is told."""
 
 from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Double, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -84,3 +85,137 @@ class SyncItem(Base):
         Index("ix_sync_items_job", "job_id"),
         Index("ix_sync_items_queue", "status", "next_attempt_at"),
     )
+
+
+# -- global quotas ---------------------------------------------------------------------------------
+#
+# Global limits (per project, and the quota classes whose "default" class
+# fills the gaps) are what admins set; quota_projects is the reconciliation
+# queue (a row per managed project, claimed with a lease like a sync item);
+# quota_regional is what kingsync last confirmed in each region. Project ids
+# are Keystone's: no foreign keys, a project is not a row of ours.
+
+# Why kingsync manages a project (quota_projects.managed_by).
+MANAGED_BY_LIMITS = "limits"  # an admin set a limit, a region setting or a policy for it
+MANAGED_BY_DISCOVERY = "discovery"  # [quota] manage_all_projects found it in Keystone
+
+
+class QuotaLimit(Base):
+    """A project's global limit for one resource, set by an admin."""
+
+    __tablename__ = "quota_limits"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class QuotaClass(Base):
+    """A quota class's limit for one resource; the "default" class overrides the built-in defaults."""
+
+    __tablename__ = "quota_classes"
+
+    class_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class QuotaProject(Base):
+    """A project under kingsync's management: its overrides and its place in the reconciliation queue."""
+
+    __tablename__ = "quota_projects"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The project's own headroom policy; None: [quota] headroom_policy / proportional_floor.
+    headroom_policy: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    policy_floor: Mapped[float | None] = mapped_column(Double, nullable=True)
+    managed_by: Mapped[str] = mapped_column(String(16))
+    # Work queue: due when next_check_at has passed and no live lease holds it.
+    next_check_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+    lease_owner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    lease_expires_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+    last_reconciled_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+    last_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+
+    __table_args__ = (Index("ix_quota_projects_due", "next_check_at"),)
+
+
+class QuotaRegionSetting(Base):
+    """An admin's setting for one project in one region: excluded regions get no headroom."""
+
+    __tablename__ = "quota_region_settings"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(255), primary_key=True)
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class QuotaPin(Base):
+    """A regional limit an admin fixed for one project, region and resource."""
+
+    __tablename__ = "quota_pins"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaRegional(Base):
+    """What kingsync last knew of one resource of a project in one region.
+
+    ``hard_limit`` is the last limit confirmed there (read back after a write,
+    or read): an unreachable region keeps it in the budget. ``demand`` is the
+    smoothed recent growth of usage, for the proportional policy.
+    """
+
+    __tablename__ = "quota_regional"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hard_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confirmed_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+    usage: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    usage_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+    demand: Mapped[float] = mapped_column(Double, default=0.0)
+
+
+class QuotaRegionStatus(Base):
+    """Whether a region's service answered kingsync's last quota call."""
+
+    __tablename__ = "quota_region_status"
+
+    region: Mapped[str] = mapped_column(String(255), primary_key=True)
+    service: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reachable: Mapped[bool] = mapped_column(Boolean)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    checked_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+    last_ok_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class QuotaAudit(Base):
+    """One change of a global or regional limit, or of a project's settings: who, why, old and new."""
+
+    __tablename__ = "quota_audit"
+
+    # BIGINT on the servers (it grows for ever); SQLite only autoincrements INTEGER.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: a quota class change
+    class_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(255), nullable=True)  # None: a global limit
+    resource: Mapped[str] = mapped_column(String(255))
+    old_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    new_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+
+    __table_args__ = (Index("ix_quota_audit_project", "project_id", "created_at", "id"),)

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from kingsync.db import jobs, migration, session
+from kingsync.db.models import Base
 from tests.services.fixtures import new_database
 
 
@@ -32,8 +32,8 @@ def mysql_jobs_url(mysql_server: str) -> Iterator[str]:
 def _emptied(url: str) -> str:
     migration.upgrade(url)  # a no-op once the run's database is at head
     with session.get_engine(url).begin() as connection:
-        connection.execute(sa.text("DELETE FROM sync_items"))
-        connection.execute(sa.text("DELETE FROM sync_jobs"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
     return url
 
 

@@ -56,6 +56,18 @@ def test_downgrade_to_base_leaves_only_alembics_own_table(empty_db_url: str) -> 
     assert sa.inspect(session.get_engine(empty_db_url)).get_table_names() == ["alembic_version"]
 
 
+def test_global_quotas_downgrade_to_the_sync_schema_and_upgrade_again(empty_db_url: str) -> None:
+    migration.upgrade(empty_db_url)
+    migration.downgrade(empty_db_url, "0001")
+    tables = sorted(sa.inspect(session.get_engine(empty_db_url)).get_table_names())
+    assert (migration.current_revision(empty_db_url), tables) == (
+        "0001",
+        ["alembic_version", "sync_items", "sync_jobs"],
+    )
+    migration.upgrade(empty_db_url)
+    assert _differences(empty_db_url) == []
+
+
 def test_comparison_notices_a_missing_index(tmp_path: Path) -> None:
     # The agreement test above is only as good as the comparison: show it bites.
     url = f"sqlite:///{tmp_path}/kingsync.sqlite"
