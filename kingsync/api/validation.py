@@ -16,6 +16,14 @@ from kingsync.api import errors, runtime
 
 def json_body() -> Any:
     """The request body parsed as JSON, whatever its Content-Type (curl users forget it)."""
+    found = optional_json_body()
+    if found is None:
+        raise errors.bad_request(errors.INVALID_BODY, "Body required: a JSON object.")
+    return found
+
+
+def optional_json_body() -> Any | None:
+    """The body parsed as JSON, or None when there is none (a DELETE with or without a body)."""
     try:
         raw = flask.request.get_data(cache=False)
     except webob.exc.HTTPRequestEntityTooLarge:
@@ -23,11 +31,15 @@ def json_body() -> Any:
         limit = runtime.get().conf.api.max_request_body_size
         raise errors.ApiError(413, errors.BODY_TOO_LARGE, errors.too_large_message(limit)) from None
     if not raw.strip():
-        raise errors.bad_request(errors.INVALID_BODY, "Body required: a JSON object.")
+        return None
     try:
-        return json.loads(raw)
+        found = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise errors.bad_request(errors.INVALID_BODY, "Request body is not valid JSON: %s" % exc) from None
+    if found is None:
+        # Read as "no body", a JSON null would turn a DELETE of some limits into a DELETE of all.
+        raise errors.bad_request(errors.INVALID_BODY, "Request body is JSON null: send a JSON object, or no body.")
+    return found
 
 
 def validate(document: Any, schema: Mapping[str, Any], hints: Mapping[str, str]) -> None:

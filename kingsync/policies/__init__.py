@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from oslo_policy import policy
 
-from kingsync.policies import base, sync
+from kingsync.policies import base, quota, quota_class, sync
 
 
 def list_rules() -> list[policy.RuleDefault]:
-    return [*base.list_rules(), *sync.list_rules()]
+    return [*base.list_rules(), *sync.list_rules(), *quota.list_rules(), *quota_class.list_rules()]

@@ -18,6 +18,18 @@ PROJECT_READER = "role:reader and project_id:%(project_id)s"
 RULE_ADMIN = "rule:admin"
 RULE_PROJECT_MEMBER = "rule:project_member"
 RULE_PROJECT_READER = "rule:project_reader"
+RULE_ADMIN_OR_PROJECT_READER = "rule:admin or rule:project_reader"
+
+
+def operation_rule(name: str, check_str: str, description: str, *paths: str) -> policy.DocumentedRuleDefault:
+    """A project-scoped rule and the API operations it guards; ``paths`` are "METHOD /path" strings."""
+    operations: list[policy.Operation] = []
+    for path in paths:
+        method, url = path.split(" ", 1)
+        operations.append({"method": method, "path": url})
+    return policy.DocumentedRuleDefault(
+        name=name, check_str=check_str, description=description, operations=operations, scope_types=["project"]
+    )
 
 
 def list_rules() -> list[policy.RuleDefault]:

@@ -20,23 +20,16 @@ DELETE = PREFIX % "delete"
 _PATH = "/v1.0/{project_id}/os-sync"
 
 
-def _rule(name: str, check_str: str, description: str, *paths: str) -> policy.DocumentedRuleDefault:
-    """``paths`` are "METHOD /path" strings."""
-    operations: list[policy.Operation] = []
-    for path in paths:
-        method, url = path.split(" ", 1)
-        operations.append({"method": method, "path": url})
-    return policy.DocumentedRuleDefault(
-        name=name, check_str=check_str, description=description, operations=operations, scope_types=["project"]
-    )
-
-
 def list_rules() -> list[policy.DocumentedRuleDefault]:
     return [
-        _rule(LIST, base.RULE_PROJECT_READER, "List your sync jobs.", "GET " + _PATH, "GET " + _PATH + "/active"),
-        _rule(
+        base.operation_rule(
+            LIST, base.RULE_PROJECT_READER, "List your sync jobs.", "GET " + _PATH, "GET " + _PATH + "/active"
+        ),
+        base.operation_rule(
             SHOW, base.RULE_PROJECT_READER, "Show one of your sync jobs and its items.", "GET " + _PATH + "/{job_id}"
         ),
-        _rule(CREATE, base.RULE_PROJECT_MEMBER, "Create a sync job.", "POST " + _PATH),
-        _rule(DELETE, base.RULE_PROJECT_MEMBER, "Forget a finished sync job.", "DELETE " + _PATH + "/{job_id}"),
+        base.operation_rule(CREATE, base.RULE_PROJECT_MEMBER, "Create a sync job.", "POST " + _PATH),
+        base.operation_rule(
+            DELETE, base.RULE_PROJECT_MEMBER, "Forget a finished sync job.", "DELETE " + _PATH + "/{job_id}"
+        ),
     ]

@@ -75,17 +75,30 @@ def service_clouds_yaml(sim_cloud: SimCloud, tmp_path_factory: pytest.TempPathFa
 class Doorbell:
     """The engines' RPC endpoint, recording every ring."""
 
+    target = messaging.Target(version=rpc.EngineClient.VERSION)
+
     def __init__(self) -> None:
         self.rings: list[tuple[dict[str, Any], str]] = []
         self.rung = threading.Event()
+        self.quota_rings: list[tuple[dict[str, Any], str]] = []
+        self.quota_rung = threading.Event()
 
     def sync_items_ready(self, ctxt: dict[str, Any], job_id: str) -> None:
         self.rings.append((ctxt, job_id))
         self.rung.set()
 
+    def quota_reconcile_requested(self, ctxt: dict[str, Any], project_id: str) -> None:
+        self.quota_rings.append((ctxt, project_id))
+        self.quota_rung.set()
+
     def wait(self, timeout: float = 5.0) -> tuple[dict[str, Any], str]:
         assert self.rung.wait(timeout), "the engines were not rung"
         return self.rings[-1]
+
+    def wait_quota(self, timeout: float = 5.0) -> tuple[dict[str, Any], str]:
+        """The last quota ring: (context, project id)."""
+        assert self.quota_rung.wait(timeout), "the engines were not rung for a quota reconciliation"
+        return self.quota_rings[-1]
 
 
 @pytest.fixture
@@ -177,6 +190,12 @@ class Api:
     def create(self, resource_set: dict[str, Any], **kwargs: Any) -> requests.Response:
         return self.request("POST", "/", json={"resource_set": resource_set}, **kwargs)
 
+    def call(self, method: str, path: str, project_id: str | None = None, **kwargs: Any) -> requests.Response:
+        """Any call; ``path`` is relative to /v1.0/{project_id} (the persona's project by default)."""
+        url = "%s/v1.0/%s%s" % (self.url, project_id or self.persona.project_id, path)
+        headers = {**self.persona.headers, **kwargs.pop("headers", {})}
+        return requests.request(method, url, headers=headers, timeout=30, **kwargs)
+
 
 def sim_ids(cloud: SimCloud, user: str) -> tuple[str, str]:
     """(user id, project id) of a simulator demo user in their own project."""
@@ -195,6 +214,12 @@ def demo(sim_cloud: SimCloud) -> Persona:
 @pytest.fixture
 def demo2(sim_cloud: SimCloud) -> Persona:
     return Persona(*sim_ids(sim_cloud, "demo2"))
+
+
+@pytest.fixture
+def admin(sim_cloud: SimCloud) -> Persona:
+    """The simulator's admin, in project admin, with the roles Keystone's implied roles give."""
+    return Persona(*sim_ids(sim_cloud, "admin"), roles=("admin", "member", "reader"))
 
 
 @pytest.fixture

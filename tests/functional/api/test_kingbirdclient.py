@@ -1,13 +1,14 @@
 """python-kingbirdclient, unchanged, against kingsync-api with real Keystone tokens.
 
-Its library is what the ``kingbird sync ...`` commands call; its CLI always
-wants a Keystone endpoint of service type ``synchronization``, which is a
-deployment matter (doc/api.md)."""
+Its library is what the ``kingbird sync``, ``quota`` and ``quota-class``
+commands call; its CLI always wants a Keystone endpoint of service type
+``synchronization``, which is a deployment matter (doc/api.md)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,35 +100,133 @@ def test_client_sees_404_for_a_missing_keypair(sync_manager: Any) -> None:
     assert b"no-such-keypair" in raised.value.error_message
 
 
-def test_kingbird_cli_creates_and_lists_a_sync_job(keystone_api_url: str, sim_cloud: SimCloud, keypair: str) -> None:
-    # The `kingbird` command authenticates at Keystone itself; --os-kingbird-url
-    # saves it looking up a "synchronization" endpoint in the catalog.
-    kingbird = [
+def kingbird_cli(api_url: str, cloud: SimCloud, user: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The `kingbird` command as ``user``: it authenticates at Keystone itself;
+    --os-kingbird-url saves it looking up a "synchronization" endpoint in the catalog."""
+    command = [
         str(Path(sys.executable).with_name("kingbird")),
         "--os-kingbird-url",
-        keystone_api_url + "/v1.0",
+        api_url + "/v1.0",
         "--os-auth-url",
-        sim_cloud.auth_url,
+        cloud.auth_url,
         "--os-username",
-        "demo",
+        user,
         "--os-password",
-        identity.DEMO_PASSWORDS["demo"],
+        identity.DEMO_PASSWORDS[user],
         "--os-tenant-name",
-        "demo",
+        user,
         "--os-user-domain-name",
         "Default",
         "--os-project-domain-name",
         "Default",
     ]
-    create = [*kingbird, "sync", "create", "--resource_type", "keypair", "--resources", keypair]
-    created = subprocess.run(
-        [*create, "--source", "RegionOne", "--target", "RegionTwo", "--force", "-f", "value"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*command, *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    return run
+
+
+def test_kingbird_cli_creates_and_lists_a_sync_job(keystone_api_url: str, sim_cloud: SimCloud, keypair: str) -> None:
+    cli = kingbird_cli(keystone_api_url, sim_cloud, "demo")
+    create = ["sync", "create", "--resource_type", "keypair", "--resources", keypair]
+    created = cli(*create, "--source", "RegionOne", "--target", "RegionTwo", "--force", "-f", "value")
     job_id = created.stdout.split()[0]
-    listed = subprocess.run([*kingbird, "sync", "list", "-f", "value"], capture_output=True, text=True, timeout=60)
-    assert listed.returncode == 0, listed.stderr
-    assert job_id in listed.stdout
+    assert job_id in cli("sync", "list", "-f", "value").stdout
+
+
+# -- quotas -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(keystone_api_url: str, sim_cloud: SimCloud) -> Any:
+    token = issue_token(sim_cloud, "admin")
+    return kingbird.client(kingbird_url=keystone_api_url + "/v1.0", auth_token=token.value, project_id=token.project_id)
+
+
+@pytest.fixture
+def demo_client(keystone_api_url: str, sim_cloud: SimCloud) -> Any:
+    token = issue_token(sim_cloud, "demo")
+    return kingbird.client(kingbird_url=keystone_api_url + "/v1.0", auth_token=token.value, project_id=token.project_id)
+
+
+def rows(quotas: list[Any]) -> dict[str, Any]:
+    """What the client's commands print: one (Quota, Limit) row per entry."""
+    return {quota._data: quota._Limit for quota in quotas}
+
+
+def test_quota_update_show_and_delete_through_the_library(admin_client: Any, demo_client: Any) -> None:
+    demo = demo_client.http_client.project_id
+    manager = admin_client.quota_manager
+    # What `kingbird quota update` sends: ints, 0 and -1 included.
+    assert rows(manager.update_global_limits(demo, cores=40, ram=-1, floatingip=0)) == {
+        "cores": 40,
+        "ram": -1,
+        "floatingip": 0,
+    }
+    shown = rows(manager.global_limits(demo))
+    assert (len(shown), shown["cores"], shown["ram"], shown["instances"]) == (20, 40, -1, 10)
+    # A member sees their own project's limits (no target: the client asks for its own).
+    assert rows(demo_client.quota_manager.global_limits())["cores"] == 40
+    manager.sync_quota(demo)
+    manager.delete_quota(demo)
+    assert rows(manager.global_limits(demo))["cores"] == 20
+
+
+def test_quota_defaults_through_the_library(demo_client: Any) -> None:
+    defaults = rows(demo_client.quota_manager.list_defaults())
+    assert (len(defaults), defaults["cores"], defaults["ram"]) == (20, 20, 51200)
+
+
+def test_quota_detail_through_the_library(admin_client: Any, demo_client: Any) -> None:
+    demo = demo_client.http_client.project_id
+    admin_client.quota_manager.update_global_limits(demo, cores=40)
+    detail = {row._data: (row._Usage, row._Limit) for row in admin_client.quota_manager.quota_detail(demo)}
+    assert detail["cores"][1] == 40
+    assert all(isinstance(usage, int) for usage, _limit in detail.values())
+
+
+def test_a_member_cannot_update_quotas_through_the_library(demo_client: Any) -> None:
+    demo = demo_client.http_client.project_id
+    with pytest.raises(exceptions.APIException) as raised:
+        demo_client.quota_manager.update_global_limits(demo, cores=1000)
+    assert raised.value.error_code == 403
+    assert b"Admin required" in raised.value.error_message
+
+
+def test_quota_class_update_show_and_delete_through_the_library(admin_client: Any) -> None:
+    manager = admin_client.quota_class_manager
+    updated = rows(manager.quota_class_update("gold", cores=64))
+    # Kingbird's shape: class_name comes out as one more row.
+    assert (updated["cores"], updated["class_name"], updated["ram"]) == (64, "gold", 51200)
+    assert rows(manager.list_quota_class("gold"))["cores"] == 64
+    manager.delete_quota_class("gold")
+    assert rows(manager.list_quota_class("gold"))["cores"] == 20
+
+
+def test_kingbird_cli_quota_commands(keystone_api_url: str, sim_cloud: SimCloud) -> None:
+    admin = kingbird_cli(keystone_api_url, sim_cloud, "admin")
+    demo = issue_token(sim_cloud, "demo").project_id
+    updated = admin("quota", "update", demo, "--cores", "40", "--ram", "-1", "-f", "value")
+    assert sorted(updated.stdout.splitlines()) == ["cores 40", "ram -1"]
+    assert "cores 40" in admin("quota", "show", "--tenant", demo, "-f", "value").stdout.splitlines()
+    assert "cores 20" in admin("quota", "defaults", "-f", "value").stdout.splitlines()
+    detail = admin("quota", "detail", "--tenant", demo, "-f", "value").stdout.splitlines()
+    assert any(line.startswith("cores ") and line.endswith(" 40") for line in detail), detail
+    synced = admin("quota", "sync", demo)
+    assert "Request to sync quota for tenant %s has been triggered." % demo in synced.stdout
+    deleted = admin("quota", "delete", demo)
+    assert "Request to delete quotas for tenant %s has been accepted." % demo in deleted.stdout
+    assert "cores 20" in admin("quota", "show", "--tenant", demo, "-f", "value").stdout.splitlines()
+
+
+def test_kingbird_cli_quota_class_commands(keystone_api_url: str, sim_cloud: SimCloud) -> None:
+    admin = kingbird_cli(keystone_api_url, sim_cloud, "admin")
+    updated = admin("quota-class", "update", "gold", "--cores", "64", "-f", "value").stdout.splitlines()
+    assert "cores 64" in updated
+    assert "class_name gold" in updated
+    assert "cores 64" in admin("quota-class", "show", "gold", "-f", "value").stdout.splitlines()
+    deleted = admin("quota-class", "delete", "gold")
+    assert "Request to delete gold quota_class has been accepted." in deleted.stdout
