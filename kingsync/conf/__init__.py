@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from kingsync.conf import api, database, engine, regions
+from kingsync.conf import api, database, engine, quota, regions
 
 CONF = cfg.CONF
 
-for _module in (api, database, engine, regions):
+for _module in (api, database, engine, quota, regions):
     _module.register_opts(CONF)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 # isort: off
 from kingsync import backend  # noqa: F401  (first: oslo.service's threading backend, not eventlet)
@@ -28,6 +29,8 @@ from kingsync.engine.dispatcher import Dispatcher
 from kingsync.engine.endpoint import EngineEndpoint
 from kingsync.engine.task import Connect
 from kingsync.engine.worker import Worker
+from kingsync.quota import reconcile, regional, scheduler
+from kingsync.quota.apply import QuotaClient
 
 # isort: on
 
@@ -49,6 +52,8 @@ class EngineService(service.Service):  # type: ignore[misc]
         db_url: str | None = None,
         stop_timeout: float | None = None,
         tasks: Sequence[periodic.PeriodicTask] = (),
+        quota_client: QuotaClient | None = None,
+        region_names: Callable[[], list[str]] = regions.names,
     ) -> None:
         super().__init__()
         engine = conf.engine
@@ -65,20 +70,39 @@ class EngineService(service.Service):  # type: ignore[misc]
             poll_interval=engine.poll_interval,
             db_url=db_url,
         )
-        self.periodic = periodic.Periodic(
-            [periodic.finalize_jobs(engine.finalize_interval, db_url), *tasks], engine.periodic_jitter
+        quota = conf.quota
+        reconciler = reconcile.Reconciler(
+            quota_client or regional.OpenStackQuotas(connect),
+            region_names,
+            reconcile.Settings.from_conf(quota),
+            per_region=quota.per_region_concurrency,
+            db_url=db_url,
         )
+        self.quota = scheduler.QuotaLoop(
+            self.engine_id,
+            reconciler,
+            workers=quota.workers,
+            batch_size=quota.batch_size,
+            lease_seconds=engine.lease_seconds,
+            poll_interval=quota.poll_interval,
+            db_url=db_url,
+        )
+        all_tasks = [periodic.finalize_jobs(engine.finalize_interval, db_url), *tasks]
+        if quota.manage_all_projects:
+            all_tasks.append(_discovery(connect, region_names, quota.discover_interval, db_url))
+        self.periodic = periodic.Periodic(all_tasks, engine.periodic_jitter)
         self._rpc_server: messaging.MessageHandlingServer | None = None
         self._stopped = threading.Event()
 
     def start(self) -> None:
         super().start()
         self.dispatcher.start()
+        self.quota.start()
         self.periodic.start()
         # The RPC server name is the host: the doorbell is cast to the topic,
         # so any engine answers it, and a host keeps one queue across restarts.
         self._rpc_server = rpc.get_server(
-            [EngineEndpoint(self.dispatcher.wake)], socket.gethostname(), transport=self._transport
+            [EngineEndpoint(self.dispatcher.wake, self.quota.wake)], socket.gethostname(), transport=self._transport
         )
         self._rpc_server.start()
         LOG.info("Engine %s started", self.engine_id)
@@ -91,6 +115,7 @@ class EngineService(service.Service):  # type: ignore[misc]
             self._rpc_server.stop()
             self._rpc_server.wait()
         self.periodic.stop()
+        self.quota.stop(0.0)
         self.dispatcher.stop(self.stop_timeout if graceful else 0.0)
         super().stop(graceful)
         self._stopped.set()
@@ -104,3 +129,19 @@ class EngineService(service.Service):  # type: ignore[misc]
     def reset(self) -> None:
         # SIGHUP: kingsync's options are read when used, nothing to rebuild.
         pass
+
+
+def _discovery(
+    connect: Connect, region_names: Callable[[], list[str]], interval: float, db_url: str | None
+) -> periodic.PeriodicTask:
+    """[quota] manage_all_projects: Keystone's projects, read through the first region's connection
+    (every region shares the one Keystone)."""
+
+    def list_projects() -> list[str]:
+        conn = connect(region_names()[0])
+        identity: Any = conn.identity  # v3 (kingsync only speaks Keystone v3)
+        return [project.id for project in identity.projects()]
+
+    return periodic.PeriodicTask(
+        "discover_projects", lambda: scheduler.discover_projects(list_projects, db_url), interval
+    )

@@ -52,9 +52,10 @@ class EngineClient:
     Version history:
 
     1.0 - sync_items_ready: new sync items wait in the database (cast).
+    1.1 - quota_reconcile_requested: a project is due for reconciliation now (cast).
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     def __init__(self, transport: messaging.RPCTransport | None = None, retry: int | None = None) -> None:
         # retry: reconnection attempts per cast (None: forever); the API bounds it
@@ -64,6 +65,10 @@ class EngineClient:
 
     def sync_items_ready(self, ctxt: RequestContext, job_id: str) -> None:
         self._client.cast(ctxt.to_rpc(), "sync_items_ready", job_id=job_id)
+
+    def quota_reconcile_requested(self, ctxt: RequestContext, project_id: str) -> None:
+        """The project's row says it is due now; this only saves the engines their next poll."""
+        self._client.cast(ctxt.to_rpc(), "quota_reconcile_requested", project_id=project_id)
 
 
 def engine_target(server: str) -> messaging.Target:

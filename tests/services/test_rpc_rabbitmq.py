@@ -33,6 +33,9 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 class Doorbell:
     """The engine's endpoint, reduced to remembering what rang."""
 
+    # As EngineEndpoint: a server refuses casts of a newer version than its endpoints say.
+    target = messaging.Target(version=rpc.EngineClient.VERSION)
+
     def __init__(self) -> None:
         self.rings: queue.Queue[tuple[dict[str, Any], str]] = queue.Queue()
 

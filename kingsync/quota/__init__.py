@@ -1,0 +1,9 @@
+"""Global quotas: one limit per project and resource, split across regions.
+
+resources   the resource names kingsync knows, their service and kind
+model       the plain data the planner, the applier and the engine share
+planner     pure: per-region targets from one snapshot (headroom policies)
+apply       the demarcation order: decreases, read back, then increases
+regional    one region's quota APIs (nova, neutron, cinder) over HTTP
+reconcile   one project, end to end: read, plan, apply, record
+"""

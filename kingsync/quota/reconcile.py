@@ -1,0 +1,391 @@
+"""One project, end to end: read every region, plan, apply, record.
+
+    snapshot   one read per service per region (nova, neutron, cinder), in
+               parallel, at most [quota] per_region_concurrency calls to a
+               region at once from this engine
+    views      the snapshot joined with what the database knows: the last
+               confirmed limits of regions that could not be read, pins,
+               exclusions, demand; a limit that differs from the one kingsync
+               last confirmed is drift, recorded and corrected
+    plan       kingsync.quota.planner, from that one snapshot
+    apply      kingsync.quota.apply: decreases, read back, increases within
+               the slack actually freed
+    record     confirmed limits, usage and demand, region health, an audit
+               entry for every regional limit that changed, and when to look
+               again: soon for a project close to a limit, later for one far
+               from all of them
+
+Nothing here holds a lock across regions: the claim on the project row (see
+kingsync.quota.scheduler) is what keeps two engines off one project, and it
+is renewed just before the first write, so an engine that lost its claim
+while reading writes nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent import futures
+
+from oslo_log import log as logging
+
+from kingsync.db import quotas
+from kingsync.db.jobs import utcnow
+from kingsync.db.session import transaction
+from kingsync.quota import apply, planner, resources
+from kingsync.quota.model import EVEN, Policy, RegionError, RegionView, ResourcePlan, ServiceQuota
+
+LOG = logging.getLogger(__name__)
+
+KINGSYNC = "kingsync"  # the actor of every change the engine makes
+REBALANCE = "rebalance"
+DRIFT = "drift"
+
+OK = "ok"
+PARTIAL = "partial"
+FAILED = "failed"
+OVERSPENT = "overspent"
+
+# Seconds between writes of a region's unchanged state (its checked_at moves on).
+STATUS_REFRESH = 30.0
+
+Snapshot = dict[tuple[str, str], "ServiceQuota | RegionError"]
+
+
+class LeaseLost(Exception):
+    """Another engine took the project over while this one was reading."""
+
+
+class BoundedRegions:
+    """A QuotaClient that lets at most ``per_region`` calls reach one region at once.
+
+    Shared by every project an engine reconciles, so the bound is per engine
+    and region, whatever the number of projects in flight.
+    """
+
+    def __init__(self, client: apply.QuotaClient, per_region: int) -> None:
+        self._client = client
+        self._per_region = per_region
+        self._lock = threading.Lock()
+        self._gates: dict[str, threading.BoundedSemaphore] = {}
+
+    def _gate(self, region: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            gate = self._gates.get(region)
+            if gate is None:
+                gate = self._gates[region] = threading.BoundedSemaphore(self._per_region)
+            return gate
+
+    def read(self, region: str, service: str, project_id: str) -> ServiceQuota:
+        with self._gate(region):
+            return self._client.read(region, service, project_id)
+
+    def write(self, region: str, service: str, project_id: str, limits: Mapping[str, int]) -> Mapping[str, int]:
+        with self._gate(region):
+            return self._client.write(region, service, project_id, limits)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """[quota] options the reconciler reads, so tests can pass their own."""
+
+    headroom_policy: str = EVEN
+    proportional_floor: float = 0.1
+    hysteresis: float = 0.02
+    demand_smoothing: float = 0.3
+    near_interval: float = 60.0
+    far_interval: float = 900.0
+    near_threshold: float = 0.2
+    poll_jitter: float = 0.1
+
+    @classmethod
+    def from_conf(cls, group: object) -> Settings:
+        return cls(**{field.name: getattr(group, field.name) for field in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    """What the database knows about one project before the regions are read."""
+
+    limits: dict[str, int]
+    settings: dict[str, quotas.RegionSetting]
+    policy: Policy
+    regional: dict[tuple[str, str], quotas.Regional]
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    status: str
+    error: str | None
+    next_in: float  # seconds until the project should be looked at again
+    changes: int
+
+
+class Reconciler:
+    def __init__(
+        self,
+        client: apply.QuotaClient,
+        region_names: Callable[[], list[str]],
+        settings: Settings,
+        per_region: int = 8,
+        db_url: str | None = None,
+        read_pool: futures.ThreadPoolExecutor | None = None,
+    ) -> None:
+        self.client = BoundedRegions(client, per_region)
+        self.region_names = region_names
+        self.settings = settings
+        self.db_url = db_url
+        self._status: dict[tuple[str, str], tuple[tuple[bool, str | None], float]] = {}
+        self._status_lock = threading.Lock()
+        self._pool = read_pool or futures.ThreadPoolExecutor(
+            max_workers=per_region * 4, thread_name_prefix="quota-read"
+        )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def load(self, project_id: str, proposed: Mapping[str, int] | None = None) -> State:
+        with transaction(self.db_url) as session:
+            limits = quotas.effective_limits(session, project_id)
+            settings = quotas.get_region_settings(session, project_id)
+            name, floor = quotas.get_project_policy(session, project_id)
+            regional = quotas.get_regional(session, project_id)
+        if proposed:
+            limits = {**limits, **proposed}
+        policy = Policy(
+            name=name or self.settings.headroom_policy,
+            floor=self.settings.proportional_floor if floor is None else floor,
+            hysteresis=self.settings.hysteresis,
+        )
+        return State(limits, settings, policy, regional)
+
+    def snapshot(self, project_id: str, regions: Sequence[str]) -> Snapshot:
+        """Every (region, service) read once, in parallel; a failure is kept as its RegionError."""
+        pending = {
+            (region, service): self._pool.submit(self.client.read, region, service, project_id)
+            for region in regions
+            for service in resources.SERVICES
+        }
+        found: Snapshot = {}
+        for key, future in pending.items():
+            try:
+                found[key] = future.result()
+            except RegionError as error:
+                found[key] = error
+            except Exception as error:  # a bug or an unexpected library error: treat as unreachable
+                LOG.exception("Reading %s %s quotas of %s failed", key[0], key[1], project_id)
+                found[key] = RegionError(key[0], key[1], str(error))
+        return found
+
+    # -- the whole round ---------------------------------------------------------------------
+
+    def reconcile(self, project_id: str, renew: Callable[[], bool] | None = None) -> Outcome:
+        """Reconcile one project. ``renew`` re-asserts this engine's claim before any write."""
+        state = self.load(project_id)
+        regions = self.region_names()
+        snap = self.snapshot(project_id, regions)
+        views, drift = build_views(project_id, state, regions, snap)
+        plans = planner.plan_project(state.limits, views, state.policy)
+        if renew is not None and not renew():
+            raise LeaseLost(project_id)
+        result = apply.apply_plans(project_id, plans, views, self.client)
+        self.record(project_id, state, regions, snap, views, drift, result)
+        return self._outcome(state, plans, views, snap, result)
+
+    def record(
+        self,
+        project_id: str,
+        state: State,
+        regions: Sequence[str],
+        snap: Snapshot,
+        views: Mapping[str, Sequence[RegionView]],
+        drift: Sequence[quotas.AuditEntry],
+        result: apply.ApplyResult,
+    ) -> None:
+        now = utcnow()
+        alpha = self.settings.demand_smoothing
+        updates: list[quotas.RegionalUpdate] = []
+        for resource, region_views in views.items():
+            for view in region_views:
+                if not view.reachable:
+                    continue  # its last confirmed limit and usage stay as they were
+                key = (view.region, resource)
+                usage = result.usage.get(key, view.usage)
+                limit = result.confirmed.get(key, view.limit)
+                previous = state.regional.get(key)
+                grown = 0 if previous is None or previous.usage is None else max(0, usage - previous.usage)
+                demand = alpha * grown + (1 - alpha) * (previous.demand if previous is not None else 0.0)
+                updates.append(quotas.RegionalUpdate(view.region, resource, limit=limit, usage=usage, demand=demand))
+        failed_services = {(f.region, f.service): f.message for f in result.failures if not f.refused}
+        entries = [*drift]
+        for change in result.changes:
+            entries.append(
+                quotas.AuditEntry.regional(
+                    project_id, change.region, change.resource, change.old, change.new, KINGSYNC, REBALANCE, now
+                )
+            )
+        with transaction(self.db_url) as session:
+            quotas.save_regional(session, project_id, updates, now=now)
+            for (region, service), read in snap.items():
+                # A refusal is an answer: the region is reachable, the error is still shown.
+                reachable = not isinstance(read, RegionError) or read.refused
+                error = read.message if isinstance(read, RegionError) else None
+                if (region, service) in failed_services:
+                    reachable, error = False, failed_services[(region, service)]
+                if self._status_changed(region, service, reachable, error):
+                    quotas.set_region_status(session, region, service, reachable, error)
+            if entries:
+                quotas.add_audit(session, entries)
+        for entry in entries:
+            LOG.info(
+                "Project %s: %s %s limit %s -> %s (%s)",
+                project_id,
+                entry.region,
+                entry.resource,
+                entry.old_limit,
+                entry.new_limit,
+                entry.reason,
+            )
+
+    def _status_changed(self, region: str, service: str, reachable: bool, error: str | None) -> bool:
+        """Whether a region's state is worth writing: it changed, or was last written
+        STATUS_REFRESH seconds ago. Every project reads every region, so writing it
+        each time would have all engines queue on the same few rows."""
+        now = time.monotonic()
+        key = (region, service)
+        with self._status_lock:
+            last = self._status.get(key)
+            if last is not None and last[0] == (reachable, error) and now - last[1] < STATUS_REFRESH:
+                return False
+            self._status[key] = ((reachable, error), now)
+            return True
+
+    def _outcome(
+        self,
+        state: State,
+        plans: Mapping[str, ResourcePlan],
+        views: Mapping[str, Sequence[RegionView]],
+        snap: Snapshot,
+        result: apply.ApplyResult,
+    ) -> Outcome:
+        errors = [str(read) for read in snap.values() if isinstance(read, RegionError)]
+        errors += ["%s %s: %s" % (f.region, f.service, f.message) for f in result.failures]
+        overspent = [name for name, plan in plans.items() if plan.frozen == planner.OVERSPENT]
+        if errors and len(errors) >= len(snap) and snap:
+            status = FAILED
+        elif errors:
+            status = PARTIAL
+        elif overspent:
+            status = OVERSPENT
+        else:
+            status = OK
+        closeness = nearness(state.limits, views)
+        if errors or overspent:
+            closeness = 0.0
+        return Outcome(
+            status=status,
+            error="; ".join(errors)[:4000] or None,
+            next_in=self.next_interval(closeness),
+            changes=len(result.changes),
+        )
+
+    def next_interval(self, closeness: float) -> float:
+        """Seconds until the next look: near_interval at or below near_threshold of
+        headroom, far_interval with all the headroom, linear in between; jittered."""
+        s = self.settings
+        if closeness <= s.near_threshold:
+            base = s.near_interval
+        else:
+            share = (closeness - s.near_threshold) / max(1e-9, 1.0 - s.near_threshold)
+            base = s.near_interval + share * (s.far_interval - s.near_interval)
+        return base * (1.0 + random.uniform(-s.poll_jitter, s.poll_jitter))
+
+
+def nearness(limits: Mapping[str, int], views: Mapping[str, Sequence[RegionView]]) -> float:
+    """The smallest share of headroom left over the project's finite split limits (1.0: none is used)."""
+    smallest = 1.0
+    for resource, region_views in views.items():
+        limit = limits.get(resource)
+        if limit is None or limit <= 0 or resources.managed_kind(resource) != resources.SPLIT:
+            continue
+        used = sum(view.usage for view in region_views)
+        smallest = min(smallest, max(0.0, (limit - used) / limit))
+    return smallest
+
+
+def build_views(
+    project_id: str, state: State, regions: Sequence[str], snap: Snapshot
+) -> tuple[dict[str, list[RegionView]], list[quotas.AuditEntry]]:
+    """The planner's input per managed resource, and the drift found on the way.
+
+    A region that answered gives its limit and usage now; one that did not
+    keeps the limit kingsync last confirmed there (None if it never did,
+    which freezes the others: its budget is unknown). A region whose answer
+    lacks a resource (neutron without an L3 plugin has no router quota) does
+    not take part for that resource.
+    """
+    now = utcnow()
+    views: dict[str, list[RegionView]] = collections.defaultdict(list)
+    drift: list[quotas.AuditEntry] = []
+    for resource, limit in state.limits.items():
+        kind = resources.managed_kind(resource)
+        service = resources.service_of(resource)
+        if kind == resources.IGNORED or service is None:
+            continue
+        for region in regions:
+            read = snap.get((region, service))
+            setting = state.settings.get(region)
+            pin = setting.pins.get(resource) if setting is not None else None
+            excluded = setting.excluded if setting is not None else False
+            stored = state.regional.get((region, resource))
+            demand = stored.demand if stored is not None else 0.0
+            if isinstance(read, ServiceQuota):
+                if resource not in read.limits:
+                    continue
+                found = read.limits[resource]
+                if stored is not None and stored.limit is not None and stored.limit != found:
+                    drift.append(
+                        quotas.AuditEntry.regional(
+                            project_id, region, resource, stored.limit, found, KINGSYNC, DRIFT, now
+                        )
+                    )
+                usage = read.usage.get(resource, 0)
+                views[resource].append(RegionView(region, usage, found, True, pin, excluded, demand))
+            else:
+                # Unreachable: the last confirmed limit stays in the budget.
+                usage = (stored.usage or 0) if stored is not None else 0
+                confirmed = stored.limit if stored is not None else None
+                views[resource].append(RegionView(region, usage, confirmed, False, pin, excluded, demand))
+        if limit is not None and resource not in views:
+            views[resource] = []
+    return dict(views), drift
+
+
+def aggregate_usage(views: Mapping[str, Sequence[RegionView]]) -> dict[str, int]:
+    """Usage across regions: the sum for split resources, the largest region's otherwise."""
+    total: dict[str, int] = {}
+    for resource, region_views in views.items():
+        usages = [view.usage for view in region_views]
+        if not usages:
+            total[resource] = 0
+        elif resources.managed_kind(resource) == resources.SPLIT:
+            total[resource] = sum(usages)
+        else:
+            total[resource] = max(usages)
+    return total
+
+
+def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def utc(moment: datetime.datetime | None) -> str | None:
+    return moment.replace(tzinfo=datetime.UTC).isoformat() if moment is not None else None
