@@ -3,7 +3,9 @@
 # (API and engine in one process, SQLite, in-process messaging) acting on a
 # simulated three-region OpenStack (kingsync-sim). It shows a keypair sync:
 # a tenant's keypair in RegionOne is copied to RegionTwo and RegionThree
-# through kingsync's Kingbird-compatible API, then keeps serving until Ctrl-C.
+# through kingsync's Kingbird-compatible API. Then an admin sets a global
+# quota of 30 cores for the tenant's project and the engine splits it across
+# the regions. It keeps serving until Ctrl-C.
 #
 #   tools/run.sh           demo, then serve until interrupted
 #   tools/run.sh --once    demo, then stop (for scripts)
@@ -101,6 +103,50 @@ done
 curl -sf "$api/$job_id" -H "X-Auth-Token: $token" | python -m json.tool
 for r in RegionTwo RegionThree; do demo openstack "${member[@]}" --os-region-name $r keypair list -f value -c Name -c Fingerprint; done
 [ "$status" = SUCCESS ] || { echo "job ended $status; see $state/kingsync.log"; exit 1; }
+
+say "4. An admin gives project demo 30 cores across all regions (PUT /v1.0/{project}/os-quota-sets/{target})"
+admin_token=$(openstack --os-cloud kingsync-sim-admin token issue -f value -c id)
+admin_project=$(openstack --os-cloud kingsync-sim-admin token issue -f value -c project_id)
+quota=http://127.0.0.1:$api_port/v1.0/$admin_project/os-quota-sets/$project
+# The simulator stands in for servers: the tenant runs 12 cores in RegionOne.
+curl -sf -X PUT "http://127.0.0.1:$sim_port/sim/v1/regions/RegionOne/usage/$project" \
+  -H "Content-Type: application/json" -d '{"compute": {"cores": 12, "instances": 3, "ram": 6144}}' >/dev/null
+printf '$ curl -X PUT %s -d %s\n' "$quota" "'{\"quota_set\": {\"cores\": 30}}'"
+curl -sf -X PUT "$quota" -H "X-Auth-Token: $admin_token" -H "Content-Type: application/json" \
+  -d '{"quota_set": {"cores": 30}}'
+echo
+
+say "5. The engine splits it: RegionOne keeps its 12 in use, the 18 left are shared evenly"
+show_cores() {
+  curl -sf "$quota/regions" -H "X-Auth-Token: $admin_token" | python -c '
+import json, sys
+regions = json.load(sys.stdin)["regions"]
+cores = {r["region"]: r["resources"].get("cores", {}) for r in regions}
+for name, c in sorted(cores.items()):
+    print("  %-12s usage %4s   limit %4s" % (name, c.get("usage"), c.get("limit")))
+limits = [c.get("limit") for c in cores.values()]
+print("  %-12s            limit %4s   (global: 30)" % ("sum", sum(limits) if None not in limits else "?"))
+sys.exit(0 if None not in limits else 1)'
+}
+for _ in $(seq 1 60); do show_cores >/dev/null 2>&1 && break; sleep 0.5; done
+printf '$ curl %s/regions\n' "$quota"
+show_cores
+for r in RegionOne RegionTwo RegionThree; do
+  printf '  nova in %-12s says cores = %s\n' "$r" \
+    "$(openstack --os-cloud kingsync-sim-admin --os-region-name $r quota show "$project" --compute -f value \
+       | awk '$1 == "cores" {print $2}')"
+done
+
+say "6. Every change is in the audit history (GET .../audit)"
+curl -sf "$quota/audit" -H "X-Auth-Token: $admin_token" | python -c '
+import json, sys
+entries = list(reversed(json.load(sys.stdin)["audit"]))
+for e in entries:
+    if e["resource"] == "cores":
+        print("  %-26s %-11s %-6s %5s -> %-5s by %s (%s)" % (e["time"], e["region"] or "global", e["resource"], e["old"], e["new"], e["actor"], e["reason"]))
+others = len([e for e in entries if e["resource"] != "cores"])
+print("  ... and %d changes to other resources: a managed project is held to the defaults" % others)
+print("      (GET .../os-quota-sets/defaults) for every resource it has no limit of its own for")'
 
 if [ "${1:-}" = "--once" ]; then
   exit 0
