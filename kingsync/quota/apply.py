@@ -74,9 +74,10 @@ class ApplyResult:
     """What one apply knows afterwards.
 
     ``confirmed``: every (region, resource) of the snapshot whose regional
-    limit is known now: read back, answered by a write, or from the snapshot
-    when not touched. A limit whose write got no answer is absent (it may be
-    either value). ``usage``: fresh usage where a read-back gave it.
+    limit is known now: read back, answered by an increase, or from the
+    snapshot when not touched. Absent: a write without an answer (the region
+    holds either value) and a decrease without a read-back (what the region
+    holds is not known). ``usage``: fresh usage where a read-back gave it.
     ``unreachable``: (region, service) pairs that failed during the apply.
     """
 
@@ -168,10 +169,16 @@ class _Run:
                 return
             wanted, before, answer = retried
         fresh = self._read(region, service, wanted)
-        # Without a read-back the budget keeps the limits read before: cinder
-        # may have stored a limit below a usage that grew since, so the
-        # written value alone does not bound what the region holds.
-        self._settle(region, service, wanted, before, fresh.limits if fresh is not None else answer)
+        if fresh is not None:
+            self._settle(region, service, wanted, before, fresh.limits)
+            return
+        # No read-back: the answer says what was stored, not what the region
+        # holds; cinder may have stored a limit below a usage that grew since.
+        # The budget keeps the limits read before, and the limits are not
+        # confirmed, so that a later round does not count on them either.
+        self._settle(region, service, wanted, before, answer)
+        for resource in wanted:
+            self.confirmed.pop((region, resource), None)
 
     def _retry(
         self, region: str, service: str, refusal: RegionError, wanted: Mapping[str, int]
@@ -207,7 +214,7 @@ class _Run:
         try:
             fresh = self.client.read(region, service, self.project_id)
         except RegionError as exc:
-            self._fail(region, service, exc, wanted)
+            self._fail(region, service, exc, wanted, writing=False)
             return None
         for resource in self.views:
             if _service(resource) != service or resource not in fresh.limits:
@@ -299,12 +306,15 @@ class _Run:
             message = "%s: %s" % (ACCEPTED_UNCHANGED, ", ".join(unchanged))
             self.failures.append(Failure(region, service, message, False, tuple(sorted(written))))
 
-    def _fail(self, region: str, service: str, exc: RegionError, resources_: Mapping[str, int]) -> None:
-        self.failures.append(Failure(region, service, exc.message, exc.refused, tuple(sorted(resources_))))
-        if not exc.refused:
-            self.unreachable.add((region, service))
-            for resource in resources_:
-                # The write may or may not have happened: no value is known.
+    def _fail(self, region: str, service: str, exc: RegionError, keys: Mapping[str, int], writing: bool = True) -> None:
+        """Record a failed call; without an answer the region and service are done for this apply."""
+        self.failures.append(Failure(region, service, exc.message, exc.refused, tuple(sorted(keys))))
+        if exc.refused:
+            return
+        self.unreachable.add((region, service))
+        if writing:
+            for resource in keys:
+                # The write may or may not have happened: neither value is known.
                 self.confirmed.pop((region, resource), None)
 
 

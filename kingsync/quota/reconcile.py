@@ -218,7 +218,11 @@ class Reconciler:
                     continue  # its last confirmed limit and usage stay as they were
                 key = (view.region, resource)
                 usage = result.usage.get(key, view.usage)
-                limit = result.confirmed.get(key, view.limit)
+                # Absent from confirmed: a write whose answer was lost, so the region
+                # holds the old limit or the new one. Storing the old one would let a
+                # later round, with the region unreachable, budget too little for it
+                # after a lost increase; unknown (None) freezes the others instead.
+                limit = result.confirmed.get(key)
                 previous = state.regional.get(key)
                 grown = 0 if previous is None or previous.usage is None else max(0, usage - previous.usage)
                 demand = alpha * grown + (1 - alpha) * (previous.demand if previous is not None else 0.0)
