@@ -16,7 +16,6 @@ import oslo_messaging as messaging
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from keystoneauth1 import loading as ks_loading
 
 from kingsync import regions
 from kingsync.conf import CONF
@@ -25,6 +24,7 @@ from kingsync.db.session import transaction
 from kingsync.engine.service import EngineService
 from kingsync.sim.client import SimControl
 from kingsync.sim.cloud import SimCloud
+from tests.functional.quota.service_user import register_password_opts
 
 SERVICE_AUTH = {
     "auth_type": "password",
@@ -148,7 +148,7 @@ def _env(cloud: SimCloud, tmp_path: Path) -> Iterator[Env]:
     overrides = Overrides()
     # keystoneauth registers a plugin's options when it loads the plugin;
     # registering them first lets the test set them without a config file.
-    CONF.register_opts(ks_loading.get_auth_plugin_conf_options("password"), group="regions")
+    added = register_password_opts()
     for group, values in service_config(cloud.auth_url).items():
         overrides.set(group, **values)
     overrides.set("database", connection=db_url)
@@ -162,6 +162,8 @@ def _env(cloud: SimCloud, tmp_path: Path) -> Iterator[Env]:
         env.close()
         regions.reset()
         overrides.undo()
+        CONF.reset()  # options can only be unregistered from an unparsed CONF
+        CONF.unregister_opts(added, group="regions")
 
 
 @pytest.fixture

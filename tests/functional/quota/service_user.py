@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
 
 from kingsync import regions
 from kingsync.conf import CONF
@@ -28,7 +29,7 @@ def kingsync_regions(auth_url: str, **options: Any) -> Iterator[None]:
     ``options``, e.g. timeout), with fresh Connections; undone afterwards."""
     # keystoneauth registers a plugin's options when it loads the plugin;
     # registering them first lets the test set them without a config file.
-    CONF.register_opts(ks_loading.get_auth_plugin_conf_options("password"), group="regions")
+    added = register_password_opts()
     values = {**SERVICE_AUTH, "auth_url": auth_url, **options}
     for name, value in values.items():
         CONF.set_override(name, value, group="regions")
@@ -39,3 +40,21 @@ def kingsync_regions(auth_url: str, **options: Any) -> Iterator[None]:
         regions.reset()
         for name in values:
             CONF.clear_override(name, group="regions")
+        CONF.reset()  # options can only be unregistered from an unparsed CONF
+        CONF.unregister_opts(added, group="regions")
+
+
+def register_password_opts() -> list[cfg.Opt]:
+    """Register the password plugin's options in [regions]; returns those this call added.
+
+    They must go again afterwards: auth_url is required, so a later test
+    that parses CONF without it would fail on options it never asked for.
+    """
+    added = []
+    for opt in ks_loading.get_auth_plugin_conf_options("password"):
+        try:
+            getattr(CONF.regions, opt.dest)
+        except cfg.NoSuchOptError:
+            added.append(opt)
+    CONF.register_opts(added, group="regions")
+    return added
