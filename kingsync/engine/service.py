@@ -77,6 +77,7 @@ class EngineService(service.Service):  # type: ignore[misc]
             reconcile.Settings.from_conf(quota),
             per_region=quota.per_region_concurrency,
             db_url=db_url,
+            lease_check=engine.lease_seconds / 3,
         )
         self.quota = scheduler.QuotaLoop(
             self.engine_id,

@@ -17,8 +17,8 @@
 
 Nothing here holds a lock across regions: the claim on the project row (see
 kingsync.quota.scheduler) is what keeps two engines off one project, and it
-is renewed just before the first write, so an engine that lost its claim
-while reading writes nothing.
+is re-checked before the first write and again at least every third of a
+lease while writing, so an engine that lost its claim writes nothing more.
 """
 
 from __future__ import annotations
@@ -90,6 +90,35 @@ class BoundedRegions:
             return self._client.write(region, service, project_id, limits)
 
 
+class LeaseGuard:
+    """Re-asserts the engine's claim on the project before a write, when the
+    last check is more than ``every`` seconds old (always before the first).
+
+    A round against slow regions can outlast a lease; the engine that took
+    the project over must then be the only one writing. Stopping between two
+    writes is safe: decreases come first, and an increase not made only
+    leaves headroom unused until the next round.
+    """
+
+    def __init__(self, client: apply.QuotaClient, project_id: str, renew: Callable[[], bool], every: float) -> None:
+        self._client = client
+        self._project_id = project_id
+        self._renew = renew
+        self._every = every
+        self._checked: float | None = None
+
+    def read(self, region: str, service: str, project_id: str) -> ServiceQuota:
+        return self._client.read(region, service, project_id)
+
+    def write(self, region: str, service: str, project_id: str, limits: Mapping[str, int]) -> Mapping[str, int]:
+        now = time.monotonic()
+        if self._checked is None or now - self._checked >= self._every:
+            if not self._renew():
+                raise LeaseLost(self._project_id)
+            self._checked = now
+        return self._client.write(region, service, project_id, limits)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """[quota] options the reconciler reads, so tests can pass their own."""
@@ -135,8 +164,10 @@ class Reconciler:
         per_region: int = 8,
         db_url: str | None = None,
         read_pool: futures.ThreadPoolExecutor | None = None,
+        lease_check: float = 5.0,
     ) -> None:
         self.client = BoundedRegions(client, per_region)
+        self.lease_check = lease_check  # seconds between re-checks of the claim while writing
         self.region_names = region_names
         self.settings = settings
         self.db_url = db_url
@@ -193,9 +224,10 @@ class Reconciler:
         snap = self.snapshot(project_id, regions)
         views, drift = build_views(project_id, state, regions, snap)
         plans = planner.plan_project(state.limits, views, state.policy)
-        if renew is not None and not renew():
-            raise LeaseLost(project_id)
-        result = apply.apply_plans(project_id, plans, views, self.client)
+        client: apply.QuotaClient = self.client
+        if renew is not None:
+            client = LeaseGuard(self.client, project_id, renew, self.lease_check)
+        result = apply.apply_plans(project_id, plans, views, client)
         self.record(project_id, state, regions, snap, views, drift, result)
         return self._outcome(state, plans, views, snap, result)
 

@@ -68,7 +68,12 @@ class QuotaLoop:
         self._wakeup.set()
         self._thread.join(timeout + self.poll_interval + 5)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self.reconciler.close()
+        if self.running():
+            # Rounds still reading would fail on a closed pool and log it as an
+            # error; their leases expire and another engine does them again.
+            LOG.info("Engine %s stopped with %d project round(s) running", self.engine_id, self.running())
+        else:
+            self.reconciler.close()
 
     def running(self) -> int:
         with self._lock:

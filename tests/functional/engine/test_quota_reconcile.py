@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kingsync import regions
 from kingsync.conf import CONF
 from kingsync.db import quotas
@@ -162,3 +164,19 @@ def test_running_engine_reconciles_when_asked(fresh_env: Env, engine: EngineFact
         assert state is not None and state.last_status == reconcile.OK and state.lease_owner is None
     finally:
         CONF.clear_override("poll_interval", group="quota")
+
+
+def test_an_engine_that_lost_its_claim_writes_nothing(fresh_env: Env) -> None:
+    env = fresh_env
+    project = env.demo_project_id
+    set_limits(env, project, cores=30)
+    worker = reconciler(env)
+    try:
+        env.control.reset_stats()
+        with pytest.raises(reconcile.LeaseLost):
+            worker.reconcile(project, renew=lambda: False)
+        writes = sum(n for region in env.control.stats().values() for key, n in region.items() if "PUT" in key)
+        assert writes == 0
+        assert nova_limits(env, project, "cores") == dict.fromkeys(REGIONS, 20)
+    finally:
+        worker.close()
