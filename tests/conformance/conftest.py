@@ -110,6 +110,29 @@ def _real_target() -> Iterator[TargetCloud]:
     target.close()
 
 
+def own_target(kind: str, tmp_path_factory: pytest.TempPathFactory, seed: int) -> Iterator[TargetCloud]:
+    """For a module-scoped ``target`` fixture: a simulated cloud of the module's
+    own (``seed`` keeps its ids apart from other modules'), or the devcloud."""
+    if kind == "sim":
+        sim = SimCloud(regions=3, port=0, seed=seed).start_in_thread()
+        path = tmp_path_factory.mktemp("sim") / "clouds.yaml"
+        sim.write_clouds_yaml(str(path))
+        target = TargetCloud("sim", path, "kingsync-sim", sim=sim)
+        yield target
+        target.close()
+        sim.stop_thread()
+        return
+    path = DEVCLOUD_HOME / "clouds.yaml"
+    if not path.exists() or not _listening(TargetCloud("real", path, "kingsync-devcloud").auth_url):
+        reason = "devcloud is not up: run tools/devcloud/devcloud up"
+        if IN_CI:
+            pytest.fail(reason + " (CI=true: the real run is required)")
+        pytest.skip(reason)
+    target = TargetCloud("real", path, "kingsync-devcloud")
+    yield target
+    target.close()
+
+
 @pytest.fixture(scope="session", params=["sim", "real"])
 def cloud(request: pytest.FixtureRequest) -> TargetCloud:
     """The cloud under test; every conformance test runs once per kind."""

@@ -37,9 +37,7 @@ import requests
 
 from kingsync.quota import resources
 from kingsync.sim.client import SimControl
-from kingsync.sim.cloud import SimCloud
-from tests.conformance.conftest import DEVCLOUD_HOME, TargetCloud, _listening
-from tests.conftest import IN_CI
+from tests.conformance.conftest import TargetCloud, own_target
 from tests.functional.quota.test_regional import Project
 from tests.integration.test_deployments import BIN, Deployment, _config, _free_port
 from tests.services.fixtures import new_database
@@ -62,24 +60,7 @@ QUOTA_OPTIONS = (
 
 @pytest.fixture(scope="module", params=["sim", pytest.param("real", marks=pytest.mark.devcloud)])
 def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetCloud]:
-    if request.param == "sim":
-        sim = SimCloud(regions=3, port=0, seed=17).start_in_thread()
-        path = tmp_path_factory.mktemp("sim") / "clouds.yaml"
-        sim.write_clouds_yaml(str(path))
-        cloud = TargetCloud("sim", path, "kingsync-sim", sim=sim)
-        yield cloud
-        cloud.close()
-        sim.stop_thread()
-        return
-    path = DEVCLOUD_HOME / "clouds.yaml"
-    if not path.exists() or not _listening(TargetCloud("real", path, "kingsync-devcloud").auth_url):
-        reason = "devcloud is not up: run tools/devcloud/devcloud up"
-        if IN_CI:
-            pytest.fail(reason + " (CI=true: the real run is required)")
-        pytest.skip(reason)
-    cloud = TargetCloud("real", path, "kingsync-devcloud")
-    yield cloud
-    cloud.close()
+    yield from own_target(request.param, tmp_path_factory, seed=17)
 
 
 def _deploy(request: pytest.FixtureRequest, mode: str, target: TargetCloud, work: Path) -> Iterator[Deployment]:

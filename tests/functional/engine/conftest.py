@@ -24,16 +24,7 @@ from kingsync.db.session import transaction
 from kingsync.engine.service import EngineService
 from kingsync.sim.client import SimControl
 from kingsync.sim.cloud import SimCloud
-from tests.functional.quota.service_user import register_password_opts
-
-SERVICE_AUTH = {
-    "auth_type": "password",
-    "username": "kingsync",
-    "password": "service-secret",
-    "project_name": "service",
-    "user_domain_name": "Default",
-    "project_domain_name": "Default",
-}
+from tests.functional.quota.service_user import SERVICE_AUTH, register_password_opts
 
 
 def new_public_key(comment: str = "demo@kingsync") -> str:

@@ -25,9 +25,7 @@ import pytest
 
 from kingsync.quota.model import RegionError, ServiceQuota
 from kingsync.quota.regional import NOVA_KEYS, OpenStackQuotas
-from kingsync.sim.cloud import SimCloud
-from tests.conformance.conftest import DEVCLOUD_HOME, TargetCloud, _listening
-from tests.conftest import IN_CI
+from tests.conformance.conftest import TargetCloud, own_target
 from tests.functional.quota.service_user import kingsync_regions
 
 Conn = openstack.connection.Connection
@@ -49,24 +47,7 @@ CINDER_KEYS = {
 
 @pytest.fixture(scope="module", params=["sim", pytest.param("real", marks=pytest.mark.devcloud)])
 def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetCloud]:
-    if request.param == "sim":
-        sim = SimCloud(regions=3, port=0, seed=11).start_in_thread()
-        path = tmp_path_factory.mktemp("sim") / "clouds.yaml"
-        sim.write_clouds_yaml(str(path))
-        cloud = TargetCloud("sim", path, "kingsync-sim", sim=sim)
-        yield cloud
-        cloud.close()
-        sim.stop_thread()
-        return
-    path = DEVCLOUD_HOME / "clouds.yaml"
-    if not path.exists() or not _listening(TargetCloud("real", path, "kingsync-devcloud").auth_url):
-        reason = "devcloud is not up: run tools/devcloud/devcloud up"
-        if IN_CI:
-            pytest.fail(reason + " (CI=true: the real run is required)")
-        pytest.skip(reason)
-    cloud = TargetCloud("real", path, "kingsync-devcloud")
-    yield cloud
-    cloud.close()
+    yield from own_target(request.param, tmp_path_factory, seed=11)
 
 
 @pytest.fixture(scope="module")
