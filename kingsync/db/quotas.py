@@ -41,7 +41,7 @@ import dataclasses
 import datetime
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from sqlalchemy import and_, case, delete, insert, or_, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -201,16 +201,7 @@ def set_project_limits(session: Session, project_id: str, limits: Mapping[str, i
     """Set (create or update) global limits; the project becomes managed and due now. Returns what was written."""
     _project_for_change(session, project_id)
     now = jobs.utcnow()  # after the lock: the audit's times follow the order of the changes
-    rows = {row.resource: row for row in session.scalars(select(QuotaLimit).where(QuotaLimit.project_id == project_id))}
-    entries: list[AuditEntry] = []
-    for resource, value in limits.items():
-        row = rows.get(resource)
-        if row is None:
-            session.add(QuotaLimit(project_id=project_id, resource=resource, hard_limit=value, created_at=now))
-            entries.append(_entry(actor, resource, None, value, project_id=project_id))
-        elif row.hard_limit != value:
-            entries.append(_entry(actor, resource, row.hard_limit, value, project_id=project_id))
-            row.hard_limit, row.updated_at = value, now
+    entries = _upsert(session, QuotaLimit, {"project_id": project_id}, limits, actor, now)
     add_audit(session, entries, now=now)
     return dict(limits)
 
@@ -258,16 +249,7 @@ def set_class(session: Session, class_name: str, limits: Mapping[str, int], acto
     managed project without limits of its own, so all of them become due.
     """
     now = jobs.utcnow()
-    rows = {row.resource: row for row in session.scalars(select(QuotaClass).where(QuotaClass.class_name == class_name))}
-    entries: list[AuditEntry] = []
-    for resource, value in limits.items():
-        row = rows.get(resource)
-        if row is None:
-            session.add(QuotaClass(class_name=class_name, resource=resource, hard_limit=value, created_at=now))
-            entries.append(_entry(actor, resource, None, value, class_name=class_name))
-        elif row.hard_limit != value:
-            entries.append(_entry(actor, resource, row.hard_limit, value, class_name=class_name))
-            row.hard_limit, row.updated_at = value, now
+    entries = _upsert(session, QuotaClass, {"class_name": class_name}, limits, actor, now)
     add_audit(session, entries, now=now)
     if entries and class_name == DEFAULT_CLASS:
         _all_due(session, now)
@@ -748,6 +730,32 @@ def _entry(
     region: str | None = None,
 ) -> AuditEntry:
     return AuditEntry(project_id, class_name, region, resource, old, new, actor.actor, actor.reason, actor.request_id)
+
+
+_Row = TypeVar("_Row", QuotaLimit, QuotaClass)
+
+
+def _upsert(
+    session: Session,
+    model: type[_Row],
+    owner: dict[str, str],
+    limits: Mapping[str, int],
+    actor: Actor,
+    now: datetime.datetime,
+) -> list[AuditEntry]:
+    """Create or update the owner's row of each resource (a project's limits or a
+    class's); an audit entry for each value that changed."""
+    found = {row.resource: row for row in session.scalars(select(model).filter_by(**owner))}
+    entries = []
+    for resource, value in limits.items():
+        row = found.get(resource)
+        if row is None:
+            session.add(model(**owner, resource=resource, hard_limit=value, created_at=now))
+            entries.append(_entry(actor, resource, None, value, **owner))
+        elif row.hard_limit != value:
+            entries.append(_entry(actor, resource, row.hard_limit, value, **owner))
+            row.hard_limit, row.updated_at = value, now
+    return entries
 
 
 def _project_for_change(session: Session, project_id: str) -> QuotaProject:

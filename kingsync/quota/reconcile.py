@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import datetime
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 
 from oslo_log import log as logging
@@ -416,12 +415,3 @@ def aggregate_usage(views: Mapping[str, Sequence[RegionView]]) -> dict[str, int]
         else:
             total[resource] = max(usages)
     return total
-
-
-def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def utc(moment: datetime.datetime | None) -> str | None:
-    return moment.replace(tzinfo=datetime.UTC).isoformat() if moment is not None else None

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from kingsync import regions
 from kingsync.conf import CONF
-from kingsync.quota import planner, reconcile
+from kingsync.quota import planner, reconcile, regional
 from kingsync.quota.model import RegionError
 from kingsync.quota.resources import UNLIMITED
 
@@ -56,8 +56,6 @@ def _shared(db_url: str | None) -> reconcile.Reconciler:
         if _reconciler is None or _reconciler.db_url != db_url:
             if _reconciler is not None:
                 _reconciler.close()
-            from kingsync.quota import regional  # the real regions; tests pass their own reconciler
-
             _reconciler = reconcile.Reconciler(
                 regional.OpenStackQuotas(regions.connection),
                 regions.names,
