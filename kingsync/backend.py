@@ -1,8 +1,8 @@
 """Select oslo.service's threading backend before anything imports its default.
 
 oslo.service still defaults to eventlet; kingsync uses none (threads,
-futurist pools and oslo.messaging's threading executor instead). Every
-entry point imports this module first.
+futurist pools and oslo.messaging's threading executor instead). The
+package's __init__ imports this module, so it comes first whatever is imported.
 """
 
 from __future__ import annotations
