@@ -45,8 +45,10 @@ from keystoneauth1 import loading as ks_loading
 
 from kingsync import regions
 from kingsync.conf import CONF
-from kingsync.db import migration, quotas
-from kingsync.db.jobs import utcnow
+from kingsync.db import clock, migration
+from kingsync.db.quota import audit
+from kingsync.db.quota import limits as global_limits
+from kingsync.db.quota import projects as quota_projects
 from kingsync.db.session import transaction
 from kingsync.quota import reconcile, regional, resources, scheduler
 from kingsync.sim.client import SimControl
@@ -60,7 +62,7 @@ SERVICE_AUTH = {
     "user_domain_name": "Default",
     "project_domain_name": "Default",
 }
-ADMIN = quotas.Actor("bench-admin", "admin", "req-bench")
+ADMIN = audit.Actor("bench-admin", "admin", "req-bench")
 # Global limits each project gets (a random value between the two), beside Kingbird's defaults.
 LIMITS = {
     "cores": (20, 100),
@@ -129,7 +131,7 @@ def populate(control: SimControl, db_url: str, args: argparse.Namespace, rng: ra
     with transaction(db_url) as session:
         for project_id in projects:
             limits = {name: rng.randint(low, high) for name, (low, high) in LIMITS.items()}
-            quotas.set_project_limits(session, project_id, limits, ADMIN)
+            global_limits.set_project_limits(session, project_id, limits, ADMIN)
     for project_id in rng.sample(projects, int(len(projects) * args.with_usage)):
         for region in rng.sample(names, rng.randint(1, len(names))):
             set_usage(control, region, project_id, rng)
@@ -168,10 +170,10 @@ def run_cycle(
     once the loop has reconciled each project once."""
     with transaction(db_url) as session:
         for project_id in projects:
-            quotas.request_reconcile(session, project_id)
+            quota_projects.request_reconcile(session, project_id)
     control.reset_stats()
     done = loop.rounds
-    started = utcnow()
+    started = clock.utcnow()
     cpu0, t0 = time.process_time(), time.perf_counter()
     begin()
     while loop.rounds < done + len(projects):
@@ -190,7 +192,7 @@ def run_cycle(
         statuses = {}
         with transaction(db_url) as session:
             for project_id in projects:
-                state = quotas.get_project_state(session, project_id)
+                state = quota_projects.get_project_state(session, project_id)
                 if state is not None and state.last_reconciled_at is not None and state.last_reconciled_at >= started:
                     status = state.last_status or "none"
                     statuses[status] = statuses.get(status, 0) + 1

@@ -33,8 +33,11 @@ from concurrent import futures
 
 from oslo_log import log as logging
 
-from kingsync.db import quotas
-from kingsync.db.jobs import utcnow
+from kingsync.db import clock
+from kingsync.db.quota import audit
+from kingsync.db.quota import limits as global_limits
+from kingsync.db.quota import regional as regional_state
+from kingsync.db.quota import settings as project_settings
 from kingsync.db.session import transaction
 from kingsync.quota import apply, planner, resources
 from kingsync.quota.model import EVEN, Policy, RegionError, RegionView, ResourcePlan, ServiceQuota
@@ -141,9 +144,9 @@ class State:
     """What the database knows about one project before the regions are read."""
 
     limits: dict[str, int]
-    settings: dict[str, quotas.RegionSetting]
+    settings: dict[str, project_settings.RegionSetting]
     policy: Policy
-    regional: dict[tuple[str, str], quotas.Regional]
+    regional: dict[tuple[str, str], regional_state.Regional]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,10 +186,10 @@ class Reconciler:
 
     def load(self, project_id: str, proposed: Mapping[str, int] | None = None) -> State:
         with transaction(self.db_url) as session:
-            limits = quotas.effective_limits(session, project_id)
-            settings = quotas.get_region_settings(session, project_id)
-            name, floor = quotas.get_project_policy(session, project_id)
-            regional = quotas.get_regional(session, project_id)
+            limits = global_limits.effective_limits(session, project_id)
+            settings = project_settings.get_region_settings(session, project_id)
+            name, floor = project_settings.get_project_policy(session, project_id)
+            regional = regional_state.get_regional(session, project_id)
         if proposed:
             limits = {**limits, **proposed}
         policy = Policy(
@@ -237,12 +240,12 @@ class Reconciler:
         regions: Sequence[str],
         snap: Snapshot,
         views: Mapping[str, Sequence[RegionView]],
-        drift: Sequence[quotas.AuditEntry],
+        drift: Sequence[audit.AuditEntry],
         result: apply.ApplyResult,
     ) -> None:
-        now = utcnow()
+        now = clock.utcnow()
         alpha = self.settings.demand_smoothing
-        updates: list[quotas.RegionalUpdate] = []
+        updates: list[regional_state.RegionalUpdate] = []
         for resource, region_views in views.items():
             for view in region_views:
                 if not view.reachable:
@@ -257,17 +260,19 @@ class Reconciler:
                 previous = state.regional.get(key)
                 grown = 0 if previous is None or previous.usage is None else max(0, usage - previous.usage)
                 demand = alpha * grown + (1 - alpha) * (previous.demand if previous is not None else 0.0)
-                updates.append(quotas.RegionalUpdate(view.region, resource, limit=limit, usage=usage, demand=demand))
+                updates.append(
+                    regional_state.RegionalUpdate(view.region, resource, limit=limit, usage=usage, demand=demand)
+                )
         failed_services = {(f.region, f.service): f.message for f in result.failures if not f.refused}
         entries = [*drift]
         for change in result.changes:
             entries.append(
-                quotas.AuditEntry.regional(
+                audit.AuditEntry.regional(
                     project_id, change.region, change.resource, change.old, change.new, KINGSYNC, REBALANCE, now
                 )
             )
         with transaction(self.db_url) as session:
-            quotas.save_regional(session, project_id, updates, now=now)
+            regional_state.save_regional(session, project_id, updates, now=now)
             for (region, service), read in snap.items():
                 # A refusal is an answer: the region is reachable, the error is still shown.
                 reachable = not isinstance(read, RegionError) or read.refused
@@ -275,9 +280,9 @@ class Reconciler:
                 if (region, service) in failed_services:
                     reachable, error = False, failed_services[(region, service)]
                 if self._status_changed(region, service, reachable, error):
-                    quotas.set_region_status(session, region, service, reachable, error)
+                    regional_state.set_region_status(session, region, service, reachable, error)
             if entries:
-                quotas.add_audit(session, entries)
+                audit.add_audit(session, entries)
         for entry in entries:
             LOG.info(
                 "Project %s: %s %s limit %s -> %s (%s)",
@@ -357,7 +362,7 @@ def nearness(limits: Mapping[str, int], views: Mapping[str, Sequence[RegionView]
 
 def build_views(
     project_id: str, state: State, regions: Sequence[str], snap: Snapshot
-) -> tuple[dict[str, list[RegionView]], list[quotas.AuditEntry]]:
+) -> tuple[dict[str, list[RegionView]], list[audit.AuditEntry]]:
     """The planner's input per managed resource, and the drift found on the way.
 
     A region that answered gives its limit and usage now; one that did not
@@ -366,9 +371,9 @@ def build_views(
     lacks a resource (neutron without an L3 plugin has no router quota) does
     not take part for that resource.
     """
-    now = utcnow()
+    now = clock.utcnow()
     views: dict[str, list[RegionView]] = collections.defaultdict(list)
-    drift: list[quotas.AuditEntry] = []
+    drift: list[audit.AuditEntry] = []
     for resource, limit in state.limits.items():
         kind = resources.managed_kind(resource)
         service = resources.service_of(resource)
@@ -387,7 +392,7 @@ def build_views(
                 found = read.limits[resource]
                 if stored is not None and stored.limit is not None and stored.limit != found:
                     drift.append(
-                        quotas.AuditEntry.regional(
+                        audit.AuditEntry.regional(
                             project_id, region, resource, stored.limit, found, KINGSYNC, DRIFT, now
                         )
                     )

@@ -22,8 +22,8 @@ from concurrent import futures
 
 from oslo_log import log as logging
 
-from kingsync.db import quotas
-from kingsync.db.jobs import utcnow
+from kingsync.db import clock
+from kingsync.db.quota import projects
 from kingsync.db.session import transaction
 from kingsync.quota import reconcile
 
@@ -94,7 +94,7 @@ class QuotaLoop:
         if free <= 0:
             return
         with transaction(self.db_url) as session:
-            claimed = quotas.claim_projects(session, self.engine_id, free, self.lease_seconds)
+            claimed = projects.claim_projects(session, self.engine_id, free, self.lease_seconds)
         for project_id in claimed:
             with self._lock:
                 self._running.add(project_id)
@@ -125,24 +125,24 @@ class QuotaLoop:
                 self._running.discard(project_id)
                 self.rounds += 1
             self._wakeup.set()
-        due = utcnow() + datetime.timedelta(seconds=next_in)
+        due = clock.utcnow() + datetime.timedelta(seconds=next_in)
         try:
             with transaction(self.db_url) as session:
-                if not quotas.release_project(session, project_id, self.engine_id, due, status, error):
+                if not projects.release_project(session, project_id, self.engine_id, due, status, error):
                     LOG.info("Project %s: lease lost before release; its new owner records the round", project_id)
         except Exception:
             LOG.exception("Project %s: could not record the round; it is due again when the lease expires", project_id)
 
     def _renew(self, project_id: str) -> bool:
         with transaction(self.db_url) as session:
-            return quotas.renew_project(session, project_id, self.engine_id, self.lease_seconds)
+            return projects.renew_project(session, project_id, self.engine_id, self.lease_seconds)
 
 
 def discover_projects(list_projects: Callable[[], Sequence[str]], db_url: str | None = None) -> int:
     """With [quota] manage_all_projects: every Keystone project becomes managed (held to the defaults)."""
     found = list(list_projects())
     with transaction(db_url) as session:
-        added = quotas.ensure_managed(session, found, "discovery")
+        added = projects.ensure_managed(session, found, "discovery")
     if added:
         LOG.info("Now managing %d more project(s) found in Keystone", added)
     return added

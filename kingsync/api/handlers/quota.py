@@ -26,7 +26,10 @@ from oslo_utils import uuidutils
 from kingsync import regions
 from kingsync.api import errors, identity, policy, runtime, validation
 from kingsync.api.schemas import quota as schema
-from kingsync.db import quotas, session
+from kingsync.db import session
+from kingsync.db.quota import audit, projects
+from kingsync.db.quota import limits as global_limits
+from kingsync.db.quota.errors import NotFound
 from kingsync.policies import quota as rules
 from kingsync.policies import quota_class as class_rules
 from kingsync.quota import resources, views
@@ -39,14 +42,14 @@ ADMIN_REASON = "admin"
 def show(project_id: str, target_id: str) -> flask.Response:
     caller(project_id, rules.SHOW, target_id)
     with session.transaction(runtime.get().database_url) as db:
-        limits = quotas.effective_limits(db, target_id)
+        limits = global_limits.effective_limits(db, target_id)
     return flask.jsonify({"quota_set": limits})
 
 
 def defaults(project_id: str) -> flask.Response:
     caller(project_id, rules.DEFAULTS)
     with session.transaction(runtime.get().database_url) as db:
-        found = quotas.effective_defaults(db)
+        found = global_limits.effective_defaults(db)
     return flask.jsonify({"quota_set": found})
 
 
@@ -54,7 +57,7 @@ def detail(project_id: str, target_id: str) -> flask.Response:
     caller(project_id, rules.SHOW, target_id)
     rt = runtime.get()
     with session.transaction(rt.database_url) as db:
-        limits = quotas.effective_limits(db, target_id)
+        limits = global_limits.effective_limits(db, target_id)
     # Read now from every region; one that cannot be read counts with its
     # last stored usage, so only the list of regions itself can fail this.
     try:
@@ -72,7 +75,7 @@ def update(project_id: str, target_id: str) -> flask.Response:
     validation.validate(body, schema.UPDATE, schema.UPDATE_HINTS)
     limits = checked_limits(body["quota_set"])
     with session.transaction(runtime.get().database_url) as db:
-        written = quotas.set_project_limits(db, target_id, limits, actor(who))
+        written = global_limits.set_project_limits(db, target_id, limits, actor(who))
     ring(who, target_id)
     LOG.info("Set global limits of project %s: %s", target_id, written)
     return flask.jsonify({target_id: written})
@@ -88,8 +91,8 @@ def delete(project_id: str, target_id: str) -> flask.Response:
         _check_names(names)
     with session.transaction(runtime.get().database_url) as db:
         try:
-            deleted = quotas.delete_project_limits(db, target_id, names, actor(who))
-        except quotas.NotFound as exc:
+            deleted = global_limits.delete_project_limits(db, target_id, names, actor(who))
+        except NotFound as exc:
             # The repository's message is Kingbird's ("Project quota not found") or names the resource.
             raise errors.ApiError(404, errors.QUOTA_NOT_FOUND, "%s." % exc) from None
     ring(who, target_id)
@@ -103,8 +106,8 @@ def sync(project_id: str, target_id: str) -> flask.Response:
     who = caller(project_id, rules.SYNC, target_id)
     with session.transaction(runtime.get().database_url) as db:
         try:
-            quotas.request_reconcile(db, target_id)
-        except quotas.NotFound:
+            projects.request_reconcile(db, target_id)
+        except NotFound:
             raise errors.ApiError(404, errors.PROJECT_NOT_MANAGED, _not_managed(target_id)) from None
     ring(who, target_id)
     return flask.jsonify("triggered quota sync for %s" % target_id)
@@ -190,9 +193,9 @@ def caller(project_id: str, rule: str, target_id: str | None = None) -> identity
     return who
 
 
-def actor(who: identity.Caller) -> quotas.Actor:
+def actor(who: identity.Caller) -> audit.Actor:
     """Who the audit history names for a change made through the API."""
-    return quotas.Actor(actor=who.user_id, reason=ADMIN_REASON, request_id=who.context.request_id)
+    return audit.Actor(actor=who.user_id, reason=ADMIN_REASON, request_id=who.context.request_id)
 
 
 def ring(who: identity.Caller, target_id: str) -> None:

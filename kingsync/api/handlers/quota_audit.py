@@ -13,7 +13,8 @@ import flask
 
 from kingsync.api import errors, runtime
 from kingsync.api.handlers import quota
-from kingsync.db import quotas, session
+from kingsync.db import session
+from kingsync.db.quota import audit
 from kingsync.policies import quota as rules
 
 DEFAULT_LIMIT = 100
@@ -26,7 +27,7 @@ def list_entries(project_id: str, target_id: str) -> flask.Response:
     marker = _int_arg("marker", 1, None)
     with session.transaction(runtime.get().database_url) as db:
         # One more than asked for says whether there is a next page.
-        found = quotas.list_audit(db, target_id, limit + 1, marker)
+        found = audit.list_audit(db, target_id, limit + 1, marker)
     page = found[:limit]
     return flask.jsonify(
         {"audit": [_entry_view(entry) for entry in page], "next": page[-1].id if len(found) > limit else None}
@@ -48,7 +49,7 @@ def _int_arg(name: str, low: int, high: int | None) -> int | None:
     return value
 
 
-def _entry_view(entry: quotas.AuditEntry) -> dict[str, Any]:
+def _entry_view(entry: audit.AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "time": quota.iso_time(entry.created_at),

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from kingsync.api import errors, runtime, validation
 from kingsync.api.handlers import quota
 from kingsync.api.schemas import quota as schema
-from kingsync.db import quotas, session
+from kingsync.db import session
+from kingsync.db.quota import limits as global_limits
+from kingsync.db.quota.errors import NotFound
 from kingsync.policies import quota_class as rules
 
 LOG = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def update(project_id: str, class_name: str) -> flask.Response:
     validation.validate(body, schema.CLASS_UPDATE, schema.CLASS_UPDATE_HINTS)
     limits = quota.checked_limits(body["quota_class_set"])
     with session.transaction(runtime.get().database_url) as db:
-        quotas.set_class(db, class_name, limits, quota.actor(who))
+        global_limits.set_class(db, class_name, limits, quota.actor(who))
         found = _view(db, class_name)
     LOG.info("Set limits of quota class %s: %s", class_name, limits)
     return flask.jsonify({"quota_class_set": found})
@@ -51,8 +53,8 @@ def delete(project_id: str, class_name: str) -> flask.Response:
     _check_name(class_name)
     with session.transaction(runtime.get().database_url) as db:
         try:
-            quotas.delete_class(db, class_name, quota.actor(who))
-        except quotas.NotFound:
+            global_limits.delete_class(db, class_name, quota.actor(who))
+        except NotFound:
             raise errors.ApiError(
                 404, errors.QUOTA_CLASS_NOT_FOUND, "Quota class not found: %s." % class_name
             ) from None
@@ -63,7 +65,7 @@ def delete(project_id: str, class_name: str) -> flask.Response:
 
 def _view(db: Session, class_name: str) -> dict[str, object]:
     """Kingbird's shape: the defaults, the class's name, then the class's own values."""
-    return {**quotas.effective_defaults(db), "class_name": class_name, **quotas.get_class(db, class_name)}
+    return {**global_limits.effective_defaults(db), "class_name": class_name, **global_limits.get_class(db, class_name)}
 
 
 def _check_name(class_name: str) -> None:

@@ -16,7 +16,9 @@ from oslo_log import log as logging
 from kingsync.api import errors, runtime, validation
 from kingsync.api.handlers import quota
 from kingsync.api.schemas import quota as schema
-from kingsync.db import quotas, session
+from kingsync.db import session
+from kingsync.db.quota import settings
+from kingsync.db.quota.errors import NotFound
 from kingsync.policies import quota as rules
 
 LOG = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ PROPORTIONAL = "proportional"
 def show(project_id: str, target_id: str) -> flask.Response:
     quota.caller(project_id, rules.HEADROOM_POLICY_SHOW, target_id)
     with session.transaction(runtime.get().database_url) as db:
-        name, floor = quotas.get_project_policy(db, target_id)
+        name, floor = settings.get_project_policy(db, target_id)
     return flask.jsonify({"headroom_policy": view(name, floor)})
 
 
@@ -40,7 +42,7 @@ def update(project_id: str, target_id: str) -> flask.Response:
     if floor is not None and name != PROPORTIONAL:
         raise errors.bad_request(errors.INVALID_BODY, "floor applies to the proportional policy only.")
     with session.transaction(runtime.get().database_url) as db:
-        quotas.set_project_policy(db, target_id, name, floor, quota.actor(who))
+        settings.set_project_policy(db, target_id, name, floor, quota.actor(who))
     quota.ring(who, target_id)
     LOG.info("Set the headroom policy of project %s: %s (floor %s)", target_id, name, floor)
     return flask.jsonify({"headroom_policy": view(name, floor)})
@@ -50,8 +52,8 @@ def delete(project_id: str, target_id: str) -> flask.Response:
     who = quota.caller(project_id, rules.HEADROOM_POLICY_DELETE, target_id)
     with session.transaction(runtime.get().database_url) as db:
         try:
-            quotas.delete_project_policy(db, target_id, quota.actor(who))
-        except quotas.NotFound:
+            settings.delete_project_policy(db, target_id, quota.actor(who))
+        except NotFound:
             raise errors.ApiError(
                 404,
                 errors.HEADROOM_POLICY_NOT_FOUND,

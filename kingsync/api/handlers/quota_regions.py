@@ -20,7 +20,12 @@ from oslo_log import log as logging
 from kingsync.api import errors, runtime, validation
 from kingsync.api.handlers import quota, quota_headroom
 from kingsync.api.schemas import quota as schema
-from kingsync.db import quotas, session
+from kingsync.db import session
+from kingsync.db.quota import limits as global_limits
+from kingsync.db.quota import projects
+from kingsync.db.quota import regional as regional_state
+from kingsync.db.quota import settings as project_settings
+from kingsync.db.quota.errors import NotFound
 from kingsync.policies import quota as rules
 from kingsync.quota import resources
 
@@ -35,18 +40,18 @@ def overview(project_id: str, target_id: str) -> flask.Response:
     quota.caller(project_id, rules.REGIONS, target_id)
     known = quota.region_names()
     with session.transaction(runtime.get().database_url) as db:
-        regional = quotas.get_regional(db, target_id)
-        statuses = quotas.list_region_status(db)
-        settings = quotas.get_region_settings(db, target_id)
-        state = quotas.get_project_state(db, target_id)
-        limits = quotas.effective_limits(db, target_id) if state is not None else {}
-        headroom = quota_headroom.view(*quotas.get_project_policy(db, target_id))
+        regional = regional_state.get_regional(db, target_id)
+        statuses = regional_state.list_region_status(db)
+        settings = project_settings.get_region_settings(db, target_id)
+        state = projects.get_project_state(db, target_id)
+        limits = global_limits.effective_limits(db, target_id) if state is not None else {}
+        headroom = quota_headroom.view(*project_settings.get_project_policy(db, target_id))
     # A region that left the catalog still shows what kingsync last set there.
     stored = {region for region, _ in regional} | set(settings)
     names = [*known, *sorted(stored - set(known))]
     # A managed project shows every resource the engine manages, confirmed or not yet.
     managed = [name for name in limits if resources.managed_kind(name) != resources.IGNORED]
-    by_region: dict[str, list[quotas.RegionStatus]] = collections.defaultdict(list)
+    by_region: dict[str, list[regional_state.RegionStatus]] = collections.defaultdict(list)
     for (region, _service), status in sorted(statuses.items()):
         by_region[region].append(status)
     return flask.jsonify(
@@ -68,9 +73,9 @@ def overview(project_id: str, target_id: str) -> flask.Response:
 
 def _region_view(
     region: str,
-    statuses: list[quotas.RegionStatus],
-    setting: quotas.RegionSetting | None,
-    regional: Mapping[tuple[str, str], quotas.Regional],
+    statuses: list[regional_state.RegionStatus],
+    setting: project_settings.RegionSetting | None,
+    regional: Mapping[tuple[str, str], regional_state.Regional],
     managed: Iterable[str],
 ) -> dict[str, Any]:
     if not statuses:
@@ -114,7 +119,7 @@ def _region_view(
 def show_setting(project_id: str, target_id: str, region: str) -> flask.Response:
     quota.caller(project_id, rules.REGION_SETTING_SHOW, target_id)
     with session.transaction(runtime.get().database_url) as db:
-        setting = quotas.get_region_settings(db, target_id).get(region)
+        setting = project_settings.get_region_settings(db, target_id).get(region)
     if setting is None:
         _check_region(region)
     return flask.jsonify({"region_setting": _setting_view(region, setting)})
@@ -129,7 +134,7 @@ def update_setting(project_id: str, target_id: str, region: str) -> flask.Respon
     pins: dict[str, int] = wanted.get("pins", {})
     _check_pins(pins)
     with session.transaction(runtime.get().database_url) as db:
-        setting = quotas.set_region_setting(
+        setting = project_settings.set_region_setting(
             db, target_id, region, wanted.get("excluded", False), pins, quota.actor(who)
         )
     quota.ring(who, target_id)
@@ -141,8 +146,8 @@ def delete_setting(project_id: str, target_id: str, region: str) -> flask.Respon
     who = quota.caller(project_id, rules.REGION_SETTING_DELETE, target_id)
     with session.transaction(runtime.get().database_url) as db:
         try:
-            quotas.delete_region_setting(db, target_id, region, quota.actor(who))
-        except quotas.NotFound:
+            project_settings.delete_region_setting(db, target_id, region, quota.actor(who))
+        except NotFound:
             raise errors.ApiError(
                 404,
                 errors.REGION_SETTING_NOT_FOUND,
@@ -153,7 +158,7 @@ def delete_setting(project_id: str, target_id: str, region: str) -> flask.Respon
     return flask.jsonify({"region_setting": _setting_view(region, None)})
 
 
-def _setting_view(region: str, setting: quotas.RegionSetting | None) -> dict[str, Any]:
+def _setting_view(region: str, setting: project_settings.RegionSetting | None) -> dict[str, Any]:
     if setting is None:
         return {"region": region, "excluded": False, "pins": {}}
     return {"region": region, "excluded": setting.excluded, "pins": dict(setting.pins)}

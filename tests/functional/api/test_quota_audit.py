@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kingsync.db import quotas, session
+from kingsync.db import session
+from kingsync.db.quota import audit
 from tests.functional.api.conftest import Api, Persona
 
 
@@ -26,8 +27,8 @@ def test_a_project_without_changes_has_an_empty_history(api: Api) -> None:
 def test_the_history_has_the_engines_changes_too(admin_api: Api, api: Api, demo: Persona, db_url: str) -> None:
     admin_api.call("PUT", "/os-quota-sets/" + demo.project_id, json={"quota_set": {"cores": 20}})
     with session.transaction(db_url) as db:
-        quotas.add_audit(
-            db, [quotas.AuditEntry.regional(demo.project_id, "RegionOne", "cores", 10, 12, "kingsync", "rebalance")]
+        audit.add_audit(
+            db, [audit.AuditEntry.regional(demo.project_id, "RegionOne", "cores", 10, 12, "kingsync", "rebalance")]
         )
     # A member reads their own project's history.
     newest, admins = api.call("GET", audit_path(demo.project_id)).json()["audit"]

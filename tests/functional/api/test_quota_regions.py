@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from kingsync import regions
-from kingsync.db import quotas, session
+from kingsync.db import session
+from kingsync.db.quota import regional
 from tests.functional.api.conftest import Api, Doorbell, Override, Persona
 
 REGIONS = ["RegionOne", "RegionThree", "RegionTwo"]  # the catalog's, sorted
@@ -34,19 +35,19 @@ def record_round(db_url: str, project_id: str) -> datetime.datetime:
     """Play the engine: what it would store after reading RegionOne and failing on RegionTwo's cinder."""
     now = datetime.datetime(2027, 1, 10, 12, 0, 0)
     with session.transaction(db_url) as db:
-        quotas.save_regional(
+        regional.save_regional(
             db,
             project_id,
             [
-                quotas.RegionalUpdate("RegionOne", "cores", limit=12, usage=4, demand=0.5),
-                quotas.RegionalUpdate("RegionTwo", "cores", limit=8, usage=6, demand=0.0),
+                regional.RegionalUpdate("RegionOne", "cores", limit=12, usage=4, demand=0.5),
+                regional.RegionalUpdate("RegionTwo", "cores", limit=8, usage=6, demand=0.0),
             ],
             now=now,
         )
         for service in ("nova", "neutron", "cinder"):
-            quotas.set_region_status(db, "RegionOne", service, True, None, now=now)
-            quotas.set_region_status(db, "RegionTwo", service, service != "cinder", None, now=now)
-        quotas.set_region_status(db, "RegionTwo", "cinder", False, "connection refused", now=now)
+            regional.set_region_status(db, "RegionOne", service, True, None, now=now)
+            regional.set_region_status(db, "RegionTwo", service, service != "cinder", None, now=now)
+        regional.set_region_status(db, "RegionTwo", "cinder", False, "connection refused", now=now)
     return now
 
 
@@ -116,7 +117,7 @@ def test_a_managed_project_shows_what_the_engine_last_found(admin_api: Api, demo
 def test_a_region_gone_from_the_catalog_still_shows(admin_api: Api, demo: Persona, db_url: str) -> None:
     admin_api.call("PUT", "/os-quota-sets/" + demo.project_id, json={"quota_set": {"cores": 20}})
     with session.transaction(db_url) as db:
-        quotas.save_regional(db, demo.project_id, [quotas.RegionalUpdate("RegionGone", "cores", limit=3, usage=3)])
+        regional.save_regional(db, demo.project_id, [regional.RegionalUpdate("RegionGone", "cores", limit=3, usage=3)])
     names = [region["region"] for region in overview(admin_api, demo.project_id)["regions"]]
     assert names == [*REGIONS, "RegionGone"]
 

@@ -64,7 +64,9 @@ from openstack import exceptions as sdk_exceptions
 
 from kingsync import regions
 from kingsync.conf import CONF
-from kingsync.db import quotas
+from kingsync.db.quota import audit
+from kingsync.db.quota import limits as global_limits
+from kingsync.db.quota import regional as regional_state
 from kingsync.db.session import transaction
 from kingsync.engine.service import EngineService
 from kingsync.quota import apply, reconcile, regional
@@ -93,7 +95,7 @@ CINDER = ("volumes", "gigabytes")
 LOST_ANSWERS = 0.15  # share of kingsync's quota writes whose answer is lost
 CONVERGE_WITHIN = 30.0  # seconds after the chaos stops
 
-ADMIN = quotas.Actor("chaos-admin", "admin", "req-chaos")
+ADMIN = audit.Actor("chaos-admin", "admin", "req-chaos")
 _UNREACHED = (ks_exceptions.ClientException, sdk_exceptions.SDKException, requests.RequestException)
 
 
@@ -241,7 +243,7 @@ def _limit_and_usage(cloud: SimCloud, region: Region, project_id: str) -> dict[s
     return found
 
 
-def regional_state(cloud: SimCloud, projects: Sequence[str]) -> dict[str, dict[str, dict[str, tuple[int, int]]]]:
+def sim_state(cloud: SimCloud, projects: Sequence[str]) -> dict[str, dict[str, dict[str, tuple[int, int]]]]:
     """project -> region -> resource -> (limit, usage), all at one instant.
 
     Read on the simulator's event loop without awaiting, so no request is
@@ -304,7 +306,7 @@ class Grants:
         # The ceilings before and after the read: a round that ended during
         # the read, or a change committed during it, are both allowed for.
         before = self.ledger.ceilings()
-        state = regional_state(self.cloud, sorted({project_id for project_id, _ in before}))
+        state = sim_state(self.cloud, sorted({project_id for project_id, _ in before}))
         after = self.ledger.ceilings()
         self.samples += 1
         for (project_id, resource), ceiling in before.items():
@@ -614,7 +616,7 @@ def disturb(env: Env, rng: random.Random, region: str) -> str:
 
 def set_limits(env: Env, project_id: str, limits: Mapping[str, int]) -> None:
     with transaction(env.db_url) as session:
-        quotas.set_project_limits(session, project_id, limits, ADMIN)
+        global_limits.set_project_limits(session, project_id, limits, ADMIN)
 
 
 def set_global(env: Env, ledger: Ledger, project_id: str, limits: Mapping[str, int]) -> None:
@@ -649,7 +651,7 @@ def read_over_api(env: Env, project_id: str) -> dict[str, dict[str, tuple[int, i
 def unconverged(env: Env, ledger: Ledger) -> list[str]:
     """What still differs from the converged state (empty when converged)."""
     with transaction(env.db_url) as session:
-        status = quotas.list_region_status(session)
+        status = regional_state.list_region_status(session)
     problems = ["%s %s unreachable" % key for key, s in status.items() if not s.reachable]
     for project_id in ledger.managed():
         limits = ledger.current(project_id)
@@ -669,7 +671,7 @@ def unconverged(env: Env, ledger: Ledger) -> list[str]:
 
 def recent_changes(env: Env, project_id: str, count: int) -> list[str]:
     with transaction(env.db_url) as session:
-        entries = quotas.list_audit(session, project_id, limit=count)
+        entries = audit.list_audit(session, project_id, limit=count)
     return ["%s %s %s -> %s (%s)" % (e.region, e.resource, e.old_limit, e.new_limit, e.reason) for e in entries]
 
 

@@ -11,12 +11,14 @@ import pytest
 
 from kingsync import regions
 from kingsync.conf import CONF
-from kingsync.db import quotas
+from kingsync.db.quota import audit, projects
+from kingsync.db.quota import limits as global_limits
+from kingsync.db.quota import regional as regional_state
 from kingsync.db.session import transaction
 from kingsync.quota import reconcile, regional
 from tests.functional.engine.conftest import EngineFactory, Env, wait_until
 
-ADMIN = quotas.Actor("admin-user", "admin", "req-test")
+ADMIN = audit.Actor("admin-user", "admin", "req-test")
 REGIONS = ["RegionOne", "RegionThree", "RegionTwo"]
 
 
@@ -48,7 +50,7 @@ def quick_loop() -> Iterator[None]:
 
 def set_limits(env: Env, project_id: str, **limits: int) -> None:
     with transaction(env.db_url) as session:
-        quotas.set_project_limits(session, project_id, limits, ADMIN)
+        global_limits.set_project_limits(session, project_id, limits, ADMIN)
 
 
 def nova_limits(env: Env, project_id: str, key: str) -> dict[str, int]:
@@ -59,9 +61,9 @@ def nova_limits(env: Env, project_id: str, key: str) -> dict[str, int]:
     return found
 
 
-def audit(env: Env, project_id: str) -> list[quotas.AuditEntry]:
+def history(env: Env, project_id: str) -> list[audit.AuditEntry]:
     with transaction(env.db_url) as session:
-        return quotas.list_audit(session, project_id, limit=1000)
+        return audit.list_audit(session, project_id, limit=1000)
 
 
 def test_global_limit_split_across_regions_and_nothing_rewritten(fresh_env: Env, worker: reconcile.Reconciler) -> None:
@@ -75,9 +77,9 @@ def test_global_limit_split_across_regions_and_nothing_rewritten(fresh_env: Env,
     assert cores == {"RegionOne": 4 + 9, "RegionThree": 9, "RegionTwo": 8}
     assert sum(cores.values()) == 30
     assert outcome.status == reconcile.OK
-    changed = {(e.region, e.resource): (e.old_limit, e.new_limit) for e in audit(env, project) if e.region}
+    changed = {(e.region, e.resource): (e.old_limit, e.new_limit) for e in history(env, project) if e.region}
     assert changed[("RegionOne", "cores")] == (20, 13)
-    assert all(e.reason in ("rebalance", "admin") for e in audit(env, project))
+    assert all(e.reason in ("rebalance", "admin") for e in history(env, project))
 
     again = worker.reconcile(project)
     assert again.changes == 0
@@ -117,7 +119,7 @@ def test_unreachable_region_keeps_its_limit_and_others_are_rebalanced(
     assert after["RegionOne"] + after["RegionTwo"] + before["RegionThree"] <= 30
     assert after["RegionOne"] == 16 and after["RegionTwo"] == 4
     with transaction(env.db_url) as session:
-        status = quotas.list_region_status(session)
+        status = regional_state.list_region_status(session)
     assert status[("RegionThree", "nova")].reachable is False
     assert status[("RegionOne", "nova")].reachable is True
 
@@ -133,7 +135,7 @@ def test_hand_changed_regional_limit_is_drift_recorded_and_corrected(
     env.admin("RegionTwo").compute.put(f"/os-quota-sets/{project}", json={"quota_set": {"cores": 25}})
     worker.reconcile(project)
     assert nova_limits(env, project, "cores")["RegionTwo"] == planned
-    drift = [e for e in audit(env, project) if e.reason == "drift"]
+    drift = [e for e in history(env, project) if e.reason == "drift"]
     assert [(d.region, d.resource, d.old_limit, d.new_limit) for d in drift] == [("RegionTwo", "cores", planned, 25)]
 
 
@@ -156,7 +158,7 @@ def test_running_engine_reconciles_when_asked(fresh_env: Env, engine: EngineFact
         set_limits(env, project, cores=6)
         wait_until(lambda: nova_limits(env, project, "cores") == dict.fromkeys(REGIONS, 2), 10, "not lowered")
     with transaction(env.db_url) as session:
-        state = quotas.get_project_state(session, project)
+        state = projects.get_project_state(session, project)
     assert state is not None and state.last_status == reconcile.OK and state.lease_owner is None
 
 

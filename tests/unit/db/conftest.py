@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kingsync.db import jobs, migration, session
+from kingsync.db import clock as db_clock
+from kingsync.db import migration, session
 from kingsync.db.models import Base
 from tests.services.fixtures import new_database
 
@@ -71,5 +72,5 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     fake = Clock()
-    monkeypatch.setattr(jobs, "utcnow", fake)
+    monkeypatch.setattr(db_clock, "utcnow", fake)
     yield fake
