@@ -25,6 +25,7 @@ import yaml
 
 from kingsync.sim.cloud import SimCloud
 from tests.conftest import IN_CI
+from tests.functional.quota.service_user import SERVICE_AUTH
 
 DEVCLOUD_HOME = Path(os.environ.get("KINGSYNC_DEVCLOUD_HOME", Path.home() / ".kingsync-devcloud"))
 
@@ -60,6 +61,17 @@ class TargetCloud:
 
     def member2(self, region: str | None = None) -> openstack.connection.Connection:
         return self.connect("member2", region)
+
+    def service(self, region: str | None = None) -> openstack.connection.Connection:
+        """kingsync's own service user (admin on project "service"), as its engine connects."""
+        region = region or self.regions[0]
+        key = ("service", region)
+        if key not in self._connections:
+            auth = {k: v for k, v in SERVICE_AUTH.items() if k != "auth_type"}
+            self._connections[key] = openstack.connection.Connection(
+                auth_url=self.auth_url, region_name=region, interface="public", **auth
+            )
+        return self._connections[key]
 
     def project_id(self, name: str) -> str:
         project = self.admin().identity.find_project(name, ignore_missing=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -692,6 +693,245 @@ def test_flavor_actions_are_parsed_as_nova_does(cloud: TargetCloud, flavor: dict
     assert fault(call(member, "GET", "/flavors/%s/os-flavor-access" % flavor["id"]), 403) == (
         "Policy doesn't allow os_compute_api:os-flavor-access to be performed."
     )
+
+
+# -- flavors as kingsync's flavor sync drives them: its service user, 2.61 and 2.86 ------------------
+
+SYNC_MV = "2.61"  # extra_specs and description in every flavor
+SPECS_MV = "2.86"  # extra-spec values validated
+
+
+def _sync_body(flavor_id: str, **fields: Any) -> dict[str, Any]:
+    """A flavor with every field kingsync's sync copies."""
+    flavor = {
+        "id": flavor_id,
+        "name": flavor_id,
+        "ram": 512,
+        "vcpus": 2,
+        "disk": 10,
+        "OS-FLV-EXT-DATA:ephemeral": 2,
+        "swap": 256,
+        "rxtx_factor": 1.5,
+        "os-flavor-access:is_public": False,
+        "description": "synced",
+    }
+    return {"flavor": {**flavor, **fields}}
+
+
+@pytest.fixture
+def synced_flavor(cloud: TargetCloud, unique_name: str) -> Iterator[dict[str, Any]]:
+    """A private flavor with every field, made by kingsync's service user; deleted afterwards."""
+    service = cloud.service()
+    created = ok(call(service, "POST", "/flavors", SYNC_MV, _sync_body(unique_name)))["flavor"]
+    yield created
+    call(service, "DELETE", "/flavors/" + unique_name)
+
+
+def test_flavor_sync_creates_and_reads_every_field_at_2_61(cloud: TargetCloud, unique_name: str) -> None:
+    service = cloud.service()
+    try:
+        created = ok(call(service, "POST", "/flavors", SYNC_MV, _sync_body(unique_name)))["flavor"]
+        assert {k: v for k, v in created.items() if k != "links"} == {
+            "id": unique_name,
+            "name": unique_name,
+            "ram": 512,
+            "vcpus": 2,
+            "disk": 10,
+            "OS-FLV-EXT-DATA:ephemeral": 2,
+            "swap": 256,
+            "rxtx_factor": 1.5,
+            "os-flavor-access:is_public": False,
+            "OS-FLV-DISABLED:disabled": False,
+            "description": "synced",
+            "extra_specs": {},
+        }
+        assert ok(call(service, "GET", "/flavors/" + unique_name, SYNC_MV))["flavor"] == created
+        # Without swap, 2.61 answers "" (an integer 0 only from 2.75).
+        plain = _sync_body(unique_name + "-0", swap=0, **{"OS-FLV-EXT-DATA:ephemeral": 0})
+        ok(call(service, "POST", "/flavors", SYNC_MV, plain))
+        shown = ok(call(service, "GET", "/flavors/%s-0" % unique_name, SYNC_MV))["flavor"]
+        assert (shown["swap"], shown["OS-FLV-EXT-DATA:ephemeral"]) == ("", 0)
+        missing = call(service, "GET", "/flavors/%s-x" % unique_name, SYNC_MV)
+        assert missing.json() == {
+            "itemNotFound": {"code": 404, "message": "Flavor %s-x could not be found." % unique_name}
+        }
+    finally:
+        call(service, "DELETE", "/flavors/" + unique_name)
+        call(service, "DELETE", "/flavors/%s-0" % unique_name)
+
+
+def test_flavor_sync_duplicate_id_or_name_is_409(cloud: TargetCloud, synced_flavor: dict[str, Any]) -> None:
+    service = cloud.service()
+    fid = synced_flavor["id"]
+    same_id = call(service, "POST", "/flavors", SYNC_MV, _sync_body(fid, name=fid + "-other"))
+    assert same_id.json() == {"conflictingRequest": {"code": 409, "message": "Flavor with ID %s already exists." % fid}}
+    same_name = call(service, "POST", "/flavors", SYNC_MV, _sync_body(fid + "-other", name=fid))
+    assert same_name.json() == {
+        "conflictingRequest": {"code": 409, "message": "Flavor with name %s already exists." % fid}
+    }
+
+
+def test_flavor_sync_finds_private_and_public_flavors_with_is_public_none(
+    cloud: TargetCloud, synced_flavor: dict[str, Any]
+) -> None:
+    service = cloud.service()
+    public = synced_flavor["id"] + "-pub"
+    ok(call(service, "POST", "/flavors", SYNC_MV, _sync_body(public, **{"os-flavor-access:is_public": True})))
+    try:
+        everything = ok(call(service, "GET", "/flavors/detail?is_public=None", SYNC_MV))["flavors"]
+        by_id = {f["id"]: f for f in everything}
+        assert by_id[synced_flavor["id"]] == synced_flavor
+        assert by_id[public]["os-flavor-access:is_public"] is True
+        # Without the filter an admin gets the public flavors only.
+        default = [f["id"] for f in ok(call(service, "GET", "/flavors/detail", SYNC_MV))["flavors"]]
+        assert public in default and synced_flavor["id"] not in default
+    finally:
+        call(service, "DELETE", "/flavors/" + public)
+
+
+def test_flavor_sync_updates_the_description_at_2_61(cloud: TargetCloud, synced_flavor: dict[str, Any]) -> None:
+    service = cloud.service()
+    path = "/flavors/" + synced_flavor["id"]
+    updated = ok(call(service, "PUT", path, SYNC_MV, {"flavor": {"description": "new words"}}))["flavor"]
+    assert updated == {**synced_flavor, "description": "new words"}
+    cleared = ok(call(service, "PUT", path, SYNC_MV, {"flavor": {"description": None}}))["flavor"]
+    assert cleared["description"] is None
+
+
+def test_deleted_flavor_id_and_name_are_free_at_once(cloud: TargetCloud, synced_flavor: dict[str, Any]) -> None:
+    service = cloud.service()
+    fid = synced_flavor["id"]
+    ok(
+        call(
+            service, "POST", "/flavors/%s/os-extra_specs" % fid, SPECS_MV, {"extra_specs": {"hw:cpu_policy": "shared"}}
+        )
+    )
+    add = {"addTenantAccess": {"tenant": cloud.project_id("demo")}}
+    ok(call(service, "POST", "/flavors/%s/action" % fid, SYNC_MV, add))
+    assert ok(call(service, "DELETE", "/flavors/" + fid, SYNC_MV), 202) is None
+    # nova hard-deletes: the same id and name again at once, with nothing of the old one.
+    again = ok(call(service, "POST", "/flavors", SYNC_MV, _sync_body(fid, description="again")))["flavor"]
+    assert again == {**synced_flavor, "description": "again"}
+    assert ok(call(service, "GET", "/flavors/%s/os-flavor-access" % fid, SYNC_MV)) == {"flavor_access": []}
+
+
+def test_extra_spec_values_are_validated_from_2_86(cloud: TargetCloud, synced_flavor: dict[str, Any]) -> None:
+    service = cloud.service()
+    fid = synced_flavor["id"]
+    base = "/flavors/%s/os-extra_specs" % fid
+    valid = {
+        "hw:cpu_policy": "dedicated",
+        "hw:mem_page_size": "large",
+        "hw:numa_nodes": 2,  # numbers are checked as their text, and echoed as sent
+        "aggregate_instance_extra_specs:ssd": "true",
+        "trait:CUSTOM_GOLD": "required",
+        "mycompany:x": "y",  # a namespace nova does not know
+        "count": "2",  # no namespace
+    }
+    assert ok(call(service, "POST", base, SPECS_MV, {"extra_specs": valid})) == {"extra_specs": valid}
+
+    def refused(specs: dict[str, Any], path: str = base, method: str = "POST") -> Any:
+        body = {"extra_specs": specs} if method == "POST" else specs
+        resp = call(service, method, path, SPECS_MV, body)
+        assert resp.status_code == 400, resp.text
+        return resp.json()
+
+    assert refused({"hw:cpu_policy": "bogus"}) == {
+        "badRequest": {"code": 400, "message": "Validation failed; 'bogus' is not one of: dedicated, shared, mixed."}
+    }
+    for specs, message in (
+        ({"hw:numa_nodes": "abc"}, "Validation failed; 'abc' is not a valid integer value."),
+        ({"hw:numa_nodes": "0"}, "Validation failed; '0' is less than the min value of '1'."),
+        ({"hw:redirected_usb_ports": 16}, "Validation failed; '16' is greater than the max value of '15'."),
+        ({"hw:cpu_realtime": "maybe"}, "Validation failed; 'maybe' is not a valid boolean-like value."),
+        (
+            {"hw:mem_page_size": "huge"},
+            "Validation failed; 'huge' is not of the format '(large|small|any|\\d+([kKMGT]i?)?(b|bit|B)?)'.",
+        ),
+        ({"hw:bogus": "1"}, "Validation failed; extra spec 'hw:bogus' does not appear to be a valid extra spec."),
+        (
+            {"trait:NO_SUCH_TRAIT": "required"},
+            "Validation failed; extra spec 'trait:NO_SUCH_TRAIT' does not appear to be a valid extra spec.",
+        ),
+        ({"trait:HW_CPU_X86_AVX": "wanted"}, "Validation failed; 'wanted' is not one of: required, forbidden."),
+        ({"resources:VCPU": "two"}, "Validation failed; 'two' is not a valid integer value."),
+        # the first bad one in the request, and nothing of the request is stored
+        (
+            {"hw:cpu_policy": "shared", "hw:numa_nodes": "x", "hw:cpu_thread_policy": "y"},
+            "Validation failed; 'x' is not a valid integer value.",
+        ),
+    ):
+        assert refused(specs)["badRequest"]["message"] == message
+    assert ok(call(service, "GET", base, SPECS_MV))["extra_specs"]["hw:cpu_policy"] == "dedicated"
+    # The values are checked before the flavor is looked up, and on a PUT too.
+    assert refused({"hw:cpu_policy": "bogus"}, "/flavors/%s-x/os-extra_specs" % fid)["badRequest"]["message"] == (
+        "Validation failed; 'bogus' is not one of: dedicated, shared, mixed."
+    )
+    put = refused({"hw:cpu_policy": "bogus"}, base + "/hw:cpu_policy", "PUT")
+    assert put["badRequest"]["message"] == "Validation failed; 'bogus' is not one of: dedicated, shared, mixed."
+    # Before 2.86 anything goes.
+    assert ok(call(service, "POST", base, "2.85", {"extra_specs": {"hw:cpu_policy": "bogus"}}))
+    assert ok(call(service, "GET", "/flavors/" + fid, SYNC_MV))["flavor"]["extra_specs"] == {
+        **{k: str(v) for k, v in valid.items()},
+        "hw:cpu_policy": "bogus",
+    }
+
+
+def test_compute_version_document_names_the_newest_microversion(cloud: TargetCloud) -> None:
+    version = ok(requests.get(_endpoint(cloud) + "/", timeout=10))["version"]
+    # nova 34 (2026.2); anything from 2.86 validates extra specs.
+    assert version["version"] == "2.104"
+
+
+def test_flavor_sync_deletes_an_extra_spec(cloud: TargetCloud, synced_flavor: dict[str, Any]) -> None:
+    service = cloud.service()
+    base = "/flavors/%s/os-extra_specs" % synced_flavor["id"]
+    ok(call(service, "POST", base, SPECS_MV, {"extra_specs": {"hw:cpu_policy": "shared", "mycompany:x": "y"}}))
+    resp = call(service, "DELETE", base + "/hw:cpu_policy", SPECS_MV)
+    assert resp.status_code == 200 and resp.content == b""
+    assert ok(call(service, "GET", "/flavors/" + synced_flavor["id"], SYNC_MV))["flavor"]["extra_specs"] == {
+        "mycompany:x": "y"
+    }
+    missing = call(service, "DELETE", base + "/hw:cpu_policy", SPECS_MV)
+    assert missing.json() == {
+        "itemNotFound": {
+            "code": 404,
+            "message": "Flavor %s has no extra specs with key hw:cpu_policy." % synced_flavor["id"],
+        }
+    }
+
+
+def test_flavor_sync_manages_access_with_its_service_user(cloud: TargetCloud, synced_flavor: dict[str, Any]) -> None:
+    service = cloud.service()
+    fid, demo = synced_flavor["id"], cloud.project_id("demo")
+    action, listing = "/flavors/%s/action" % fid, "/flavors/%s/os-flavor-access" % fid
+    assert ok(call(service, "GET", listing, SYNC_MV)) == {"flavor_access": []}
+    added = ok(call(service, "POST", action, SYNC_MV, {"addTenantAccess": {"tenant": demo}}))
+    assert added == {"flavor_access": [{"flavor_id": fid, "tenant_id": demo}]}
+    assert ok(call(service, "GET", listing, SYNC_MV)) == added
+    # nova names the flavor by its internal database id in these two texts.
+    twice = call(service, "POST", action, SYNC_MV, {"addTenantAccess": {"tenant": demo}})
+    assert re.fullmatch(
+        r"Flavor access already exists for flavor \d+ and project %s combination\." % demo, fault(twice, 409)
+    )
+    assert "conflictingRequest" in twice.json()
+    removed = ok(call(service, "POST", action, SYNC_MV, {"removeTenantAccess": {"tenant": demo}}))
+    assert removed == {"flavor_access": []}
+    gone = call(service, "POST", action, SYNC_MV, {"removeTenantAccess": {"tenant": demo}})
+    assert re.fullmatch(r"Flavor access not found for \d+ / %s combination\." % demo, fault(gone, 404))
+    assert "itemNotFound" in gone.json()
+
+
+def test_flavor_sync_sees_a_public_flavor_has_no_access_list(cloud: TargetCloud, unique_name: str) -> None:
+    service = cloud.service()
+    ok(call(service, "POST", "/flavors", SYNC_MV, _sync_body(unique_name, **{"os-flavor-access:is_public": True})))
+    try:
+        refused = call(service, "GET", "/flavors/%s/os-flavor-access" % unique_name, SYNC_MV)
+        assert refused.json() == {
+            "itemNotFound": {"code": 404, "message": "Access list not available for public flavors."}
+        }
+    finally:
+        call(service, "DELETE", "/flavors/" + unique_name)
 
 
 # -- quota sets, classes, limits -------------------------------------------------------------------

@@ -653,3 +653,278 @@ def test_quota_for_an_unknown_project_is_accepted(cloud: TargetCloud) -> None:
         assert admin.network.update_quota(nobody, networks=3).networks == 3
     finally:
         admin.network.delete_quota(nobody)
+
+
+# -- security groups as kingsync's sync drives them: its service user acting for a project ------
+
+GROUP_KEYS = {
+    "id",
+    "name",
+    "description",
+    "stateful",
+    "shared",
+    "project_id",
+    "tenant_id",
+    "security_group_rules",
+    "tags",
+    "created_at",
+    "updated_at",
+    "revision_number",
+}
+RULE_KEYS = {
+    "id",
+    "project_id",
+    "tenant_id",
+    "security_group_id",
+    "direction",
+    "ethertype",
+    "protocol",
+    "port_range_min",
+    "port_range_max",
+    "remote_ip_prefix",
+    "normalized_cidr",
+    "remote_group_id",
+    "remote_address_group_id",
+    "belongs_to_default_sg",
+    "description",
+    "created_at",
+    "updated_at",
+    "revision_number",
+}
+
+
+def _usage(conn: Conn, project_id: str) -> tuple[int, int]:
+    """(security groups, rules) the project uses, as quota details count them."""
+    quota = call(conn, "GET", f"/quotas/{project_id}/details").json()["quota"]
+    return quota["security_group"]["used"], quota["security_group_rule"]["used"]
+
+
+def _create_group(conn: Conn, project_id: str, name: str, stateful: bool = True) -> dict[str, Any]:
+    body = {"security_group": {"name": name, "description": "synced", "stateful": stateful, "project_id": project_id}}
+    resp = call(conn, "POST", "/security-groups", body)
+    assert resp.status_code == 201, resp.text
+    group: dict[str, Any] = resp.json()["security_group"]
+    return group
+
+
+def _by_rule_id(group: dict[str, Any]) -> dict[str, Any]:
+    """The group with its rules in id order (neutron's order of a group's rules means nothing)."""
+    return {**group, "security_group_rules": sorted(group["security_group_rules"], key=lambda r: r["id"])}
+
+
+def test_sync_listing_for_a_project_creates_its_default_group(cloud: TargetCloud, scratch: str) -> None:
+    service = cloud.service()
+    assert _usage(service, scratch) == (0, 0)
+    # Looking a name up for the project makes its default group, whatever the name.
+    resp = call(service, "GET", f"/security-groups?project_id={scratch}&name=web")
+    assert resp.status_code == 200 and resp.json() == {"security_groups": []}
+    assert _usage(service, scratch) == (1, 4)
+    (default,) = call(service, "GET", f"/security-groups?project_id={scratch}").json()["security_groups"]
+    assert set(default) == GROUP_KEYS
+    assert (default["name"], default["description"], default["stateful"], default["project_id"]) == (
+        "default",
+        "Default security group",
+        True,
+        scratch,
+    )
+    assert sorted(_rule_shape(r) for r in default["security_group_rules"]) == [
+        ("egress", "IPv4", None),
+        ("egress", "IPv6", None),
+        ("ingress", "IPv4", default["id"]),
+        ("ingress", "IPv6", default["id"]),
+    ]
+    named = call(service, "GET", f"/security-groups?project_id={scratch}&name=default").json()["security_groups"]
+    assert [g["id"] for g in named] == [default["id"]]
+    assert _usage(service, scratch) == (1, 4)
+
+
+def test_sync_creates_a_group_for_a_project_with_the_template_rules(
+    cloud: TargetCloud, scratch: str, unique_name: str
+) -> None:
+    service = cloud.service()
+    group = _create_group(service, scratch, unique_name, stateful=False)
+    assert set(group) == GROUP_KEYS
+    assert (group["name"], group["description"], group["stateful"], group["shared"]) == (
+        unique_name,
+        "synced",
+        False,
+        False,
+    )
+    assert (group["project_id"], group["tenant_id"], group["revision_number"]) == (scratch, scratch, 1)
+    templates = [
+        (r["direction"], r["ethertype"], r["protocol"], r["port_range_min"], r["port_range_max"])
+        + (r["remote_ip_prefix"], r["remote_group_id"], r["description"], r["project_id"], r["belongs_to_default_sg"])
+        for r in group["security_group_rules"]
+    ]
+    assert sorted(templates) == [
+        ("egress", "IPv4", None, None, None, None, None, None, scratch, False),
+        ("egress", "IPv6", None, None, None, None, None, None, scratch, False),
+    ]
+    # The project's default group came first: 2 groups, 4 + 2 rules.
+    assert _usage(service, scratch) == (2, 6)
+    shown = call(service, "GET", f"/security-groups/{group['id']}").json()["security_group"]
+    assert _by_rule_id(shown) == _by_rule_id(group)
+    missing = str(uuid.uuid4())
+    assert neutron_error(call(service, "GET", f"/security-groups/{missing}"), 404) == (
+        "SecurityGroupNotFound",
+        f"Security group {missing} does not exist",
+    )
+    body = {"security_group": {"name": "default", "description": "", "stateful": True, "project_id": scratch}}
+    assert neutron_error(call(service, "POST", "/security-groups", body), 409) == (
+        "SecurityGroupDefaultAlreadyExists",
+        "Default security group already exists.",
+    )
+
+
+def test_sync_updates_description_and_statefulness(cloud: TargetCloud, scratch: str, unique_name: str) -> None:
+    service = cloud.service()
+    group = _create_group(service, scratch, unique_name)
+    body = {"security_group": {"description": "new words", "stateful": False}}
+    resp = call(service, "PUT", f"/security-groups/{group['id']}", body)
+    assert resp.status_code == 200, resp.text
+    updated = resp.json()["security_group"]
+    assert (updated["description"], updated["stateful"], updated["revision_number"]) == ("new words", False, 2)
+
+
+def test_sync_cannot_change_statefulness_of_a_group_in_use(
+    cloud: TargetCloud, scratch: str, shared_network: Any, unique_name: str
+) -> None:
+    service = cloud.service()
+    group = _create_group(service, scratch, unique_name)
+    port = {"port": {"network_id": shared_network.id, "project_id": scratch, "security_groups": [group["id"]]}}
+    assert call(service, "POST", "/ports", port).status_code == 201
+    path = f"/security-groups/{group['id']}"
+    resp = call(service, "PUT", path, {"security_group": {"description": "d2", "stateful": True}})
+    assert resp.status_code == 200 and resp.json()["security_group"]["description"] == "d2"
+    resp = call(service, "PUT", path, {"security_group": {"description": "d3", "stateful": False}})
+    assert neutron_error(resp, 409) == ("SecurityGroupInUse", f"Security Group {group['id']} in use.")
+    shown = call(service, "GET", path).json()["security_group"]
+    assert (shown["description"], shown["stateful"]) == ("d2", True)  # nothing of the refused update
+
+
+def test_sync_bulk_creates_rules_with_remote_groups(cloud: TargetCloud, scratch: str, unique_name: str) -> None:
+    service = cloud.service()
+    group = _create_group(service, scratch, unique_name)
+    other = _create_group(service, scratch, unique_name + "-other")
+    mine = {"security_group_id": group["id"], "direction": "ingress", "project_id": scratch}
+    rules = [
+        {**mine, "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}
+        | {"remote_ip_prefix": "10.0.0.0/8", "description": "ssh"},
+        {**mine, "ethertype": "IPv4", "remote_group_id": group["id"]},  # the group itself
+        {**mine, "ethertype": "IPv6", "protocol": "tcp", "port_range_min": 443, "port_range_max": 443}
+        | {"remote_group_id": other["id"]},
+    ]
+    resp = call(service, "POST", "/security-group-rules", {"security_group_rules": rules})
+    assert resp.status_code == 201, resp.text
+    created = resp.json()["security_group_rules"]
+    assert all(set(r) == RULE_KEYS for r in created)
+    assert {(r["project_id"], r["security_group_id"], r["belongs_to_default_sg"]) for r in created} == {
+        (scratch, group["id"], False)
+    }
+    assert {
+        (r["ethertype"], r["port_range_min"], r["remote_ip_prefix"], r["remote_group_id"], r["description"])
+        for r in created
+    } == {
+        ("IPv4", None, None, group["id"], ""),
+        ("IPv4", 22, "10.0.0.0/8", None, "ssh"),
+        ("IPv6", 443, None, other["id"], ""),
+    }
+    shown = call(service, "GET", f"/security-groups/{group['id']}").json()["security_group"]
+    assert {r["id"] for r in created} <= {r["id"] for r in shown["security_group_rules"]}
+    assert shown["revision_number"] == group["revision_number"] + 1  # one bump for the whole POST
+    assert _usage(service, scratch) == (3, 4 + 2 + 2 + 3)
+
+
+def test_sync_duplicate_rules_are_409(cloud: TargetCloud, scratch: str, unique_name: str) -> None:
+    service = cloud.service()
+    group = _create_group(service, scratch, unique_name)
+    mine = {"security_group_id": group["id"], "direction": "ingress", "ethertype": "IPv4", "project_id": scratch}
+    ssh = {**mine, "protocol": "tcp", "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "10.0.0.0/8"}
+    resp = call(service, "POST", "/security-group-rules", {"security_group_rule": ssh})
+    assert resp.status_code == 201, resp.text
+    existing = resp.json()["security_group_rule"]["id"]
+    exists = ("SecurityGroupRuleExists", f"Security group rule already exists. Rule id is {existing}.")
+    # Against a rule the group has: the same text in a bulk POST and a single one; the
+    # description does not count, and nothing of the bulk is created.
+    web = {**mine, "protocol": "tcp", "port_range_min": 80, "port_range_max": 80}
+
+    def post(**body: Any) -> tuple[str, str]:
+        return neutron_error(call(service, "POST", "/security-group-rules", body), 409)
+
+    assert post(security_group_rules=[web, {**ssh, "description": "other words"}]) == exists
+    assert post(security_group_rule=ssh) == exists
+    shown = call(service, "GET", f"/security-groups/{group['id']}").json()["security_group"]
+    assert 80 not in {r["port_range_min"] for r in shown["security_group_rules"]}
+    # Twice in one POST (even when it also exists already) is another refusal.
+    in_post = ("DuplicateSecurityGroupRuleInPost", "Duplicate Security Group Rule in POST.")
+    assert post(security_group_rules=[web, web]) == in_post
+    assert post(security_group_rules=[ssh, ssh]) == in_post
+
+
+def test_sync_bulk_rules_are_for_one_group_and_one_project(cloud: TargetCloud, scratch: str, unique_name: str) -> None:
+    service = cloud.service()
+    group = _create_group(service, scratch, unique_name)
+    other = _create_group(service, scratch, unique_name + "-other")
+    rule = {"security_group_id": group["id"], "direction": "ingress", "protocol": "tcp", "project_id": scratch}
+    two_groups = [rule, {**rule, "security_group_id": other["id"]}]
+    resp = call(service, "POST", "/security-group-rules", {"security_group_rules": two_groups})
+    assert neutron_error(resp, 400) == (
+        "SecurityGroupNotSingleGroupRules",
+        "Only allowed to update rules for one security profile at a time",
+    )
+    # Without project_id a rule belongs to the caller's project, not to the group's.
+    unowned = {k: v for k, v in rule.items() if k != "project_id"} | {"protocol": "udp"}
+    resp = call(service, "POST", "/security-group-rules", {"security_group_rules": [rule, unowned]})
+    assert neutron_error(resp, 400) == (
+        "SecurityGroupRulesNotSingleProject",
+        "Multiple project_ids in bulk security group rule create not allowed",
+    )
+    resp = call(service, "POST", "/security-group-rules", {"security_group_rule": unowned})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["security_group_rule"]["project_id"] == cloud.project_id("service")
+
+
+def test_sync_deletes_rules_and_usage_follows(cloud: TargetCloud, scratch: str, unique_name: str) -> None:
+    service = cloud.service()
+    group = _create_group(service, scratch, unique_name)
+    assert _usage(service, scratch) == (2, 6)
+    for rule in group["security_group_rules"]:
+        resp = call(service, "DELETE", f"/security-group-rules/{rule['id']}")
+        assert resp.status_code == 204 and resp.content == b""
+    assert _usage(service, scratch) == (2, 4)
+    shown = call(service, "GET", f"/security-groups/{group['id']}").json()["security_group"]
+    assert shown["security_group_rules"] == []
+    gone = group["security_group_rules"][0]["id"]
+    assert neutron_error(call(service, "DELETE", f"/security-group-rules/{gone}"), 404) == (
+        "SecurityGroupRuleNotFound",
+        f"Security group rule {gone} does not exist",
+    )
+
+
+def test_sync_over_quota_is_409(cloud: TargetCloud, scratch: str, unique_name: str) -> None:
+    service = cloud.service()
+    group = _create_group(service, scratch, unique_name)
+    assert _usage(service, scratch) == (2, 6)
+
+    def set_quota(**values: int) -> None:
+        assert call(service, "PUT", f"/quotas/{scratch}", {"quota": values}).status_code == 200
+
+    set_quota(security_group=2)
+    body = {"security_group": {"name": unique_name + "-2", "description": "", "stateful": True, "project_id": scratch}}
+    assert neutron_error(call(service, "POST", "/security-groups", body), 409) == (
+        "OverQuota",
+        "Quota exceeded for resources: ['security_group'].",
+    )
+    set_quota(security_group_rule=7)
+    rule = {"security_group_id": group["id"], "direction": "ingress", "protocol": "tcp", "project_id": scratch}
+    two = [{**rule, "port_range_min": 80, "port_range_max": 80}, {**rule, "port_range_min": 81, "port_range_max": 81}]
+    over = ("OverQuota", "Quota exceeded for resources: ['security_group_rule'].")
+    assert neutron_error(call(service, "POST", "/security-group-rules", {"security_group_rules": two}), 409) == over
+    assert _usage(service, scratch) == (2, 6)  # none of the two
+    resp = call(service, "POST", "/security-group-rules", {"security_group_rule": two[0]})
+    assert resp.status_code == 201, resp.text
+    assert neutron_error(call(service, "POST", "/security-group-rules", {"security_group_rule": two[1]}), 409) == over
+    # A new group needs room for its template rules too.
+    set_quota(security_group=3)
+    assert neutron_error(call(service, "POST", "/security-groups", body), 409) == over
+    assert _usage(service, scratch) == (2, 7)

@@ -4,8 +4,9 @@
 Flavors are global to the region; a private flavor is visible to admins and
 to the projects on its access list. Microversions: 2.55 adds ``description``
 (and ``PUT``), 2.61 puts ``extra_specs`` in the flavor, 2.75 makes ``swap``
-an integer and rejects unknown query parameters, 2.102 drops
-``rxtx_factor`` and ``OS-FLV-DISABLED:disabled`` and adds a ``name`` filter.
+an integer and rejects unknown query parameters, 2.86 validates extra-spec
+values (``extra_specs.validate``), 2.102 drops ``rxtx_factor`` and
+``OS-FLV-DISABLED:disabled`` and adds a ``name`` filter.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from kingsync.sim import auth, wire
-from kingsync.sim.compute import api, schema
+from kingsync.sim.compute import api, extra_specs, schema
 from kingsync.sim.compute.api import fault
 from kingsync.sim.wire import Json
 
@@ -289,12 +290,15 @@ class Flavors(api.Service):
         vals = data["flavor"]
         flavor_id = str(vals.get("id") or uuid.uuid4())
         name = vals["name"].strip()
+        # nova finds duplicates by trying the INSERT, which uses up an
+        # auto-increment id even when it fails.
+        db_id = self.state.next_id("flavors")
         if api.fold(flavor_id) in self.state.flavors:
             fault(409, "Flavor with ID %s already exists." % flavor_id)
         if any(api.fold(f["name"]) == api.fold(name) for f in self.state.flavors.values()):
             fault(409, "Flavor with name %s already exists." % name)
         flavor = {
-            "id": self.state.next_id("flavors"),
+            "id": db_id,
             "flavorid": flavor_id,
             "name": name,
             "memory_mb": int(vals["ram"]),
@@ -349,6 +353,7 @@ class Flavors(api.Service):
     async def specs_create(self, request: web.Request) -> web.Response:
         data = await api.body(request, _SPECS_CREATE)
         api.authorize(api.caller(request).is_admin, "os_compute_api:os-flavor-extra-specs:create")
+        _check_values(request, data["extra_specs"])
         # The database keeps strings; the answer echoes the request as sent.
         self._get(request)["extra_specs"].update({k: str(v) for k, v in data["extra_specs"].items()})
         return wire.json_response(data)
@@ -356,6 +361,7 @@ class Flavors(api.Service):
     async def specs_update(self, request: web.Request) -> web.Response:
         data = await api.body(request, _SPECS_UPDATE)
         api.authorize(api.caller(request).is_admin, "os_compute_api:os-flavor-extra-specs:update")
+        _check_values(request, data)
         if request.match_info["key"] not in data:
             fault(400, "Request body and URI mismatch")
         self._get(request)["extra_specs"].update({k: str(v) for k, v in data.items()})
@@ -423,6 +429,15 @@ class Flavors(api.Service):
             fault(404, "Flavor access not found for %s / %s combination." % (flavor["id"], tenant))
         flavor["projects"].remove(tenant)
         return self._access(flavor)
+
+
+def _check_values(request: web.Request, specs: Json) -> None:
+    """``_check_extra_specs_value``: from 2.86 the values are validated, after
+    the policy check and before the flavor is looked up."""
+    if api.at_least(request, "2.86"):
+        message = extra_specs.validate(specs)
+        if message is not None:
+            fault(400, message)
 
 
 def _parse_is_public(value: str | None) -> bool | None:

@@ -123,7 +123,7 @@ class Groups:
         if rule["remote_group_id"]:
             link(self.state.remote_rules, rule["remote_group_id"], rule["id"])
         if bump:
-            _bump(group)
+            bump_revision(group)
         return rule
 
     # -- deletion -------------------------------------------------------------------------
@@ -153,7 +153,7 @@ class Groups:
         unlink(self.state.group_rules, rule["security_group_id"], rule["id"])
         group = self.state.get("security_groups", rule["security_group_id"])
         if group is not None:
-            _bump(group)
+            bump_revision(group)
 
     # -- views ------------------------------------------------------------------------------
 
@@ -210,6 +210,7 @@ class Groups:
         return view
 
 
-def _bump(obj: Json) -> None:
+def bump_revision(obj: Json) -> None:
+    """One more revision (neutron bumps once per transaction that changes the object)."""
     obj["revision_number"] += 1
     obj["updated_at"] = api.now()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from kingsync.sim import auth, wire
-from kingsync.sim.network import api, rules
+from kingsync.sim.network import api, groups, rules
 from kingsync.sim.network.groups import Groups
 from kingsync.sim.network.state import State
 from kingsync.sim.wire import Json
@@ -212,10 +212,7 @@ class SecurityGroups:
             if group is not None and not ctx.can_act_on(group["project_id"]):
                 api.denied("rule:create_security_group_rule")
         if len(asked) > 1:
-            if len({r["security_group_id"] for r in asked}) > 1:
-                api.invalid_input("Only allowed to update rules for one security profile at a time")
-            if len({r["project_id"] for r in asked}) > 1:
-                api.invalid_input("Multiple project_ids in bulk security group rule create not allowed")
+            _single_project_and_group(asked)
         self.state.check_quota(self.region, asked[0]["project_id"], {"security_group_rule": len(asked)})
         for rule in asked:
             self._validate(ctx, rule)
@@ -225,7 +222,9 @@ class SecurityGroups:
         created = []
         for rule in asked:
             fields = {k: v for k, v in rule.items() if k not in ("project_id", "security_group_id")}
-            created.append(self.groups.add_rule(group, fields, rule["project_id"]))
+            created.append(self.groups.add_rule(group, fields, rule["project_id"], bump=False))
+        # One transaction, so the group's revision goes up once however many rules it got.
+        groups.bump_revision(group)
         return created
 
     def _validate(self, ctx: auth.Context, rule: Json) -> None:
@@ -260,6 +259,26 @@ class SecurityGroups:
         rule = self._rule(auth.context(request), request.match_info["id"])
         self.groups.delete_rule(rule)
         return wire.empty()
+
+
+def _single_project_and_group(asked: list[Json]) -> None:
+    """_validate_single_project_and_group: rule by rule, the group first."""
+    seen_groups, seen_projects = set(), set()
+    for rule in asked:
+        seen_groups.add(rule["security_group_id"])
+        if len(seen_groups) > 1:
+            api.fault(
+                400,
+                "SecurityGroupNotSingleGroupRules",
+                "Only allowed to update rules for one security profile at a time",
+            )
+        seen_projects.add(rule["project_id"])
+        if len(seen_projects) > 1:
+            api.fault(
+                400,
+                "SecurityGroupRulesNotSingleProject",
+                "Multiple project_ids in bulk security group rule create not allowed",
+            )
 
 
 def _group_name(item: Json) -> str:
