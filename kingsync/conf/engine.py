@@ -14,6 +14,14 @@ OPTS = [
     ),
     cfg.IntOpt("workers", default=8, min=1, help="Threads that run job items in this engine process."),
     cfg.IntOpt(
+        "transfer_workers",
+        default=2,
+        min=1,
+        help="Threads that run items which move data (image copies), apart from [engine] workers, so "
+        "a long transfer never holds a slot that a keypair or a flavor needs. Also the most transfers "
+        "to one region at once.",
+    ),
+    cfg.IntOpt(
         "per_region_concurrency",
         default=4,
         min=1,
@@ -38,7 +46,8 @@ OPTS = [
         default=5,
         min=1,
         help="Attempts at an item that fails with a transient error (timeout, 5xx, connection) "
-        "before it is reported as failed.",
+        "before it is reported as failed. Each claim of an item counts, so an item whose engine "
+        "dies while running it ends too.",
     ),
     cfg.FloatOpt(
         "retry_backoff",
@@ -52,6 +61,19 @@ OPTS = [
         min=1.0,
         help="Seconds between sweeps that close jobs whose items have all ended. Jobs normally close "
         "as their last item ends; the sweep is the safety net, so a long interval is fine.",
+    ),
+    cfg.IntOpt(
+        "job_retention_days",
+        default=30,
+        min=0,
+        help="Days a finished sync job (and its items) is kept before the engine purges it; 0 keeps "
+        "them for ever. The id record of what the jobs made is kept regardless.",
+    ),
+    cfg.FloatOpt(
+        "purge_interval",
+        default=3600.0,
+        min=1.0,
+        help="Seconds between the engine's purges of finished jobs older than [engine] job_retention_days.",
     ),
     cfg.FloatOpt(
         "periodic_jitter",

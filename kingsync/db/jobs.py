@@ -7,12 +7,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kingsync.db import models
+from kingsync.db import clock, models, queue
 from kingsync.db.models import FAILURE, IN_PROGRESS, SUCCESS, TERMINAL, SyncItem, SyncJob
 
 
@@ -22,11 +22,6 @@ class JobNotFound(Exception):
 
 class JobInProgress(Exception):
     pass
-
-
-def utcnow() -> datetime.datetime:
-    """Naive UTC, as stored (every database keeps it the same way)."""
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +97,7 @@ def _job(row: SyncJob, with_items: bool = False) -> Job:
 
 def create_job(session: Session, project_id: str, user_id: str, entries: Sequence[Entry]) -> Job:
     """A job and one item per (resource, target region), all IN_PROGRESS and due now."""
-    now = utcnow()
+    now = clock.utcnow()
     job = SyncJob(id=str(uuid.uuid4()), project_id=project_id, user_id=user_id, status=IN_PROGRESS, created_at=now)
     session.add(job)
     for entry in entries:
@@ -126,94 +121,134 @@ def create_job(session: Session, project_id: str, user_id: str, entries: Sequenc
     return _job(job, with_items=True)
 
 
-def list_jobs(session: Session, project_id: str, user_id: str, active_only: bool = False) -> list[Job]:
-    query = select(SyncJob).where(SyncJob.project_id == project_id, SyncJob.user_id == user_id)
+@dataclasses.dataclass(frozen=True)
+class Owner:
+    """Whose jobs a caller may see: the caller's own (a user in a project, as
+    Kingbird had it), or with None for either, an admin's wider view."""
+
+    project_id: str | None
+    user_id: str | None
+
+    def owns(self, job: SyncJob) -> bool:
+        return (self.project_id is None or job.project_id == self.project_id) and (
+            self.user_id is None or job.user_id == self.user_id
+        )
+
+
+def list_jobs(session: Session, owner: Owner, active_only: bool = False) -> list[Job]:
+    query = select(SyncJob)
+    if owner.project_id is not None:
+        query = query.where(SyncJob.project_id == owner.project_id)
+    if owner.user_id is not None:
+        query = query.where(SyncJob.user_id == owner.user_id)
     if active_only:
         query = query.where(SyncJob.status == IN_PROGRESS)
     return [_job(row) for row in session.scalars(query.order_by(SyncJob.created_at, SyncJob.id))]
 
 
-def get_job(session: Session, job_id: str, project_id: str, user_id: str) -> Job:
+def get_job(session: Session, job_id: str, owner: Owner) -> Job:
     row = session.get(SyncJob, job_id)
-    if row is None or row.project_id != project_id or row.user_id != user_id:
+    if row is None or not owner.owns(row):
         raise JobNotFound(job_id)
     return _job(row, with_items=True)
 
 
-def delete_job(session: Session, job_id: str, project_id: str, user_id: str) -> None:
+def delete_job(session: Session, job_id: str, owner: Owner) -> None:
     """Forget a finished job (nothing in the regions is touched)."""
     row = session.get(SyncJob, job_id, with_for_update=True)
-    if row is None or row.project_id != project_id or row.user_id != user_id:
+    if row is None or not owner.owns(row):
         raise JobNotFound(job_id)
     if row.status == IN_PROGRESS:
         raise JobInProgress(job_id)
     session.delete(row)
 
 
+def purge_jobs(session: Session, finished_before: datetime.datetime, limit: int = 500) -> int:
+    """Delete up to ``limit`` jobs that ended before ``finished_before``, with their items. Returns how many.
+
+    Only the jobs' rows go: the id record (sync_copies) stays, so later jobs
+    and audits still find what these ones made.
+    """
+    ids = list(
+        session.scalars(
+            select(SyncJob.id)
+            .where(SyncJob.status.in_(TERMINAL), SyncJob.updated_at < finished_before)
+            .order_by(SyncJob.updated_at)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(delete(SyncItem).where(SyncItem.job_id.in_(ids)))
+        session.execute(delete(SyncJob).where(SyncJob.id.in_(ids)))
+    return len(ids)
+
+
 # -- the engine side -----------------------------------------------------------------
+
+
+# Items as a leased queue: claimable while IN_PROGRESS and due, bounded per target region.
+ITEMS = queue.Queue(
+    SyncItem,
+    key=SyncItem.id,
+    due=SyncItem.next_attempt_at,
+    owner=SyncItem.lease_owner,
+    expires=SyncItem.lease_expires_at,
+    open=SyncItem.status == IN_PROGRESS,
+    group=SyncItem.target_region,
+)
 
 
 def claim_items(
     session: Session,
     engine_id: str,
     limit: int,
-    lease_seconds: int,
+    lease_seconds: float,
     *,
     per_region: int | None = None,
     busy: Mapping[str, int] | None = None,
+    only: Collection[str] | None = None,
+    excluding: Collection[str] = (),
 ) -> list[Item]:
     """Take up to ``limit`` due, unleased (or lease-expired) items for this engine.
 
     With ``per_region``, at most that many items per target region, counting
-    the ``busy`` ones (target region -> items this engine already runs), so an
-    engine never takes work it could not start at once.
+    the ``busy`` ones (target region -> items this engine already runs).
+    ``only`` and ``excluding`` name the resource types a loop takes (the
+    transfer slots take the kinds that move data, the others the rest).
 
-    Each claim is a compare-and-set UPDATE guarded by the lease condition, so
-    two engines racing for one item cannot both win, on any database.
+    A claim counts as an attempt: an engine that dies mid-item has spent one,
+    so an item that kills every engine that runs it still ends.
     """
-    now = utcnow()
-    claimable = (SyncItem.lease_expires_at.is_(None)) | (SyncItem.lease_expires_at < now)
-    room: dict[str, int] = {}
-    query = select(SyncItem.id, SyncItem.target_region).where(
-        SyncItem.status == IN_PROGRESS, SyncItem.next_attempt_at <= now, claimable
+    now = clock.utcnow()
+    where = None
+    if only is not None:
+        where = SyncItem.resource_type.in_(list(only))
+    elif excluding:
+        where = SyncItem.resource_type.not_in(list(excluding))
+    keys = ITEMS.claim(
+        session,
+        engine_id,
+        limit,
+        lease_seconds,
+        where=where,
+        per_group=per_region,
+        busy=busy,
+        values={
+            "started_at": func.coalesce(SyncItem.started_at, now),
+            "updated_at": now,
+            "attempts": SyncItem.attempts + 1,
+        },
+        now=now,
     )
-    if per_region is not None:
-        full = [region for region, count in (busy or {}).items() if count >= per_region]
-        if full:
-            query = query.where(SyncItem.target_region.not_in(full))
-    # SKIP LOCKED (PostgreSQL, MySQL 8, MariaDB 10.6; SQLite has no row locks and
-    # ignores it): racing engines get disjoint candidates, instead of all waiting
-    # on the same first rows and coming back empty-handed while work waits.
-    candidates = session.execute(
-        query.order_by(SyncItem.next_attempt_at).limit(limit * 2).with_for_update(skip_locked=True)
-    ).all()
-    expires = now + datetime.timedelta(seconds=lease_seconds)
-    claimed: list[Item] = []
-    for item_id, region in candidates:
-        if len(claimed) >= limit:
-            break
-        if per_region is not None:
-            room.setdefault(region, per_region - (busy or {}).get(region, 0))
-            if room[region] <= 0:
-                continue
-        result = session.execute(
-            update(SyncItem)
-            .where(SyncItem.id == item_id, SyncItem.status == IN_PROGRESS, claimable)
-            .values(
-                lease_owner=engine_id,
-                lease_expires_at=expires,
-                started_at=func.coalesce(SyncItem.started_at, now),
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+    if not keys:
+        return []
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            select(SyncItem).where(SyncItem.id.in_(keys)).execution_options(populate_existing=True)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            row = session.get(SyncItem, item_id, populate_existing=True)
-            assert row is not None
-            claimed.append(_item(row))
-            if per_region is not None:
-                room[region] -= 1
-    return claimed
+    }
+    return [_item(rows[key]) for key in keys]
 
 
 def job_owner(session: Session, job_id: str) -> tuple[str, str]:
@@ -224,16 +259,9 @@ def job_owner(session: Session, job_id: str) -> tuple[str, str]:
     return row[0], row[1]
 
 
-def renew_lease(session: Session, item_id: str, engine_id: str, lease_seconds: int) -> bool:
+def renew_lease(session: Session, item_id: str, engine_id: str, lease_seconds: float) -> bool:
     """Extend this engine's lease on an item; False if it is no longer ours."""
-    now = utcnow()
-    result = session.execute(
-        update(SyncItem)
-        .where(SyncItem.id == item_id, SyncItem.lease_owner == engine_id, SyncItem.status == IN_PROGRESS)
-        .values(lease_expires_at=now + datetime.timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return ITEMS.renew(session, item_id, engine_id, lease_seconds)
 
 
 def finish_item(
@@ -247,24 +275,16 @@ def finish_item(
 ) -> bool:
     """Record an item's end; False (and nothing written) if its lease was lost."""
     assert status in TERMINAL
-    now = utcnow()
-    done = session.execute(
-        update(SyncItem)
-        .where(SyncItem.id == item_id, SyncItem.lease_owner == engine_id, SyncItem.status == IN_PROGRESS)
-        .values(
-            status=status,
-            result=result,
-            error=error,
-            target_id=target_id,
-            finished_at=now,
-            updated_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-            attempts=SyncItem.attempts + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if not done.rowcount:  # type: ignore[attr-defined]
+    now = clock.utcnow()
+    values = {
+        "status": status,
+        "result": result,
+        "error": error,
+        "target_id": target_id,
+        "finished_at": now,
+        "updated_at": now,
+    }
+    if not ITEMS.release(session, item_id, engine_id, now, values):
         return False
     # A locking read (of a row this transaction already holds): on MySQL/MariaDB
     # (REPEATABLE READ) the first plain SELECT fixes the transaction's snapshot,
@@ -278,21 +298,9 @@ def finish_item(
 
 def retry_item(session: Session, item_id: str, engine_id: str, error: str, delay_seconds: float) -> bool:
     """Give an item back to the queue after a transient failure, due after ``delay_seconds``."""
-    now = utcnow()
-    result = session.execute(
-        update(SyncItem)
-        .where(SyncItem.id == item_id, SyncItem.lease_owner == engine_id, SyncItem.status == IN_PROGRESS)
-        .values(
-            error=error,
-            attempts=SyncItem.attempts + 1,
-            lease_owner=None,
-            lease_expires_at=None,
-            next_attempt_at=now + datetime.timedelta(seconds=delay_seconds),
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    now = clock.utcnow()
+    due = now + datetime.timedelta(seconds=delay_seconds)
+    return ITEMS.release(session, item_id, engine_id, due, {"error": error, "updated_at": now})
 
 
 def _finalize(session: Session, job_id: str) -> None:
@@ -309,7 +317,7 @@ def _finalize(session: Session, job_id: str) -> None:
     if counts.get(IN_PROGRESS):
         return
     job.status = FAILURE if counts.get(FAILURE) else SUCCESS
-    job.updated_at = utcnow()
+    job.updated_at = clock.utcnow()
 
 
 def finalize_jobs(session: Session) -> int:
@@ -323,4 +331,4 @@ def finalize_jobs(session: Session) -> int:
     return len(stale)
 
 
-__all__ = ["Entry", "Item", "Job", "JobInProgress", "JobNotFound", "models"]
+__all__ = ["Entry", "Item", "Job", "JobInProgress", "JobNotFound", "Owner", "models"]

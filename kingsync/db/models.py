@@ -24,6 +24,7 @@ TERMINAL = (SUCCESS, FAILURE)
 CREATED = "created"  # made in the target
 UNCHANGED = "unchanged"  # an identical resource was there already
 REPLACED = "replaced"  # a different one was there and `force` replaced it
+UPDATED = "updated"  # a different one was there and `force` changed it in place
 CONFLICT = "conflict"  # a different one was there, no `force`
 ERROR = "error"  # failed: permanent error, or transient ones until max_attempts
 
@@ -50,7 +51,10 @@ class SyncJob(Base):
         order_by=lambda: [SyncItem.created_at, SyncItem.target_region, SyncItem.resource],
     )
 
-    __table_args__ = (Index("ix_sync_jobs_owner", "project_id", "user_id", "status"),)
+    __table_args__ = (
+        Index("ix_sync_jobs_owner", "project_id", "user_id", "status"),
+        Index("ix_sync_jobs_finished", "status", "updated_at"),
+    )
 
 
 class SyncItem(Base):
@@ -85,6 +89,50 @@ class SyncItem(Base):
         Index("ix_sync_items_job", "job_id"),
         Index("ix_sync_items_queue", "status", "next_attempt_at"),
     )
+
+
+class SyncCopy(Base):
+    """The id record: which source resource became which target resource.
+
+    Written as soon as the target object exists (``complete`` false), so an
+    attempt cut short leaves a trail the next one follows; ``complete`` once
+    every step of the copy is done. Security group ids cannot be chosen and
+    an image id may be taken, so a target's id is known only from here.
+
+    ``scope`` is whose resource it is: the project id (security groups,
+    images), the user id (keypairs), or "" (flavors, which are global). The
+    primary key is a digest of (kind, scope, source region, source id, target
+    region): those five as a key would pass MySQL's limit on index length.
+    """
+
+    __tablename__ = "sync_copies"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(64))
+    source_region: Mapped[str] = mapped_column(String(255))
+    source_id: Mapped[str] = mapped_column(String(255))
+    target_region: Mapped[str] = mapped_column(String(255))
+    target_id: Mapped[str] = mapped_column(String(255))
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    item_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the item that last wrote it
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
+
+    __table_args__ = (Index("ix_sync_copies_scope", "kind", "scope"),)
+
+
+class SyncLock(Base):
+    """A name only one running item may hold at a time (e.g. one project's security
+    groups in one region, where two items at once could both create a group
+    their rules refer to). The holder is an item: the lock is free again as soon
+    as that item is no longer leased (it ended, or its engine died), so it needs
+    no expiry of its own."""
+
+    __tablename__ = "sync_locks"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(36))
 
 
 # -- global quotas ---------------------------------------------------------------------------------

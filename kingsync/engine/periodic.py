@@ -18,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from oslo_log import log as logging
 
-from kingsync.db import jobs
+from kingsync.db import clock, jobs
 from kingsync.db.session import transaction
 
 LOG = logging.getLogger(__name__)
@@ -42,6 +42,26 @@ def finalize_jobs(interval: float, db_url: str | None = None) -> PeriodicTask:
         return closed
 
     return PeriodicTask("finalize_jobs", run, interval)
+
+
+def purge_jobs(interval: float, retention_days: int, db_url: str | None = None) -> PeriodicTask:
+    """Delete finished jobs older than ``retention_days`` (the id record stays)."""
+
+    def run() -> int:
+        cutoff = clock.utcnow() - datetime.timedelta(days=retention_days)
+        purged = 0
+        while True:
+            # Small batches, each its own transaction: no long lock on the job tables.
+            with transaction(db_url) as session:
+                batch = jobs.purge_jobs(session, cutoff)
+            purged += batch
+            if batch == 0:
+                break
+        if purged:
+            LOG.info("Purged %d finished job(s) older than %d day(s)", purged, retention_days)
+        return purged
+
+    return PeriodicTask("purge_jobs", run, interval)
 
 
 class Periodic:

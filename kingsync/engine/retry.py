@@ -11,6 +11,9 @@ from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as sdk_exceptions
 from requests import exceptions as requests_exceptions
 
+from kingsync.regions import rest
+from kingsync.sync import errors as sync_errors
+
 # Longest wait between two attempts, whatever the attempt number: a region
 # that has been down for a while is still tried every ten minutes.
 MAX_BACKOFF = 600.0
@@ -37,6 +40,8 @@ def is_transient_status(status: int) -> bool:
 def is_transient(error: BaseException) -> bool:
     # Order matters: openstacksdk's HttpException is also a requests error
     # and an OSError, and keystoneauth's SSLError is a ConnectionError.
+    if isinstance(error, sync_errors.RetryLater):
+        return True
     status = _status(error)
     if status is not None:
         return is_transient_status(status)
@@ -57,6 +62,8 @@ def is_transient(error: BaseException) -> bool:
 
 
 def _status(error: BaseException) -> int | None:
+    if isinstance(error, rest.ServiceError):
+        return error.status
     if isinstance(error, sdk_exceptions.HttpException):
         return int(error.status_code) if error.status_code else None
     if isinstance(error, ks_exceptions.HttpError):
@@ -66,9 +73,14 @@ def _status(error: BaseException) -> int | None:
 
 def describe(error: BaseException) -> str:
     """The error as an operator reads it in the item: its kind and message, truncated."""
+    if isinstance(error, sync_errors.RetryLater):
+        return _truncated(str(error))
     status = _status(error)
     kind = type(error).__name__ + (" (HTTP %d)" % status if status else "")
-    text = "%s: %s" % (kind, str(error) or repr(error))
+    return _truncated("%s: %s" % (kind, str(error) or repr(error)))
+
+
+def _truncated(text: str) -> str:
     if len(text) > MAX_ERROR_TEXT:
         text = text[: MAX_ERROR_TEXT - 3] + "..."
     return text

@@ -1,4 +1,9 @@
-"""The kingsync-engine service: RPC server, dispatcher and periodic scheduler.
+"""The kingsync-engine service: RPC server, the leased loops and the periodic scheduler.
+
+Loops (kingsync.engine.loop), each claiming from the database:
+    sync       job items of the kinds that make API calls ([engine] workers)
+    transfer   job items of the kinds that move data ([engine] transfer_workers)
+    quota      projects due for reconciliation ([quota] workers)
 
 Stopping is graceful: the doorbell is unhooked first, nothing more is
 claimed, and running items get up to ``stop_timeout`` seconds (default
@@ -25,12 +30,14 @@ from oslo_service import service
 
 from kingsync import regions, rpc
 from kingsync.engine import periodic
-from kingsync.engine.dispatcher import Dispatcher
+from kingsync.db import jobs
 from kingsync.engine.endpoint import EngineEndpoint
-from kingsync.engine.task import Connect
-from kingsync.engine.worker import Worker
+from kingsync.engine.loop import LeasedLoop
+from kingsync.engine.worker import SyncWork
 from kingsync.quota import reconcile, regional, scheduler
 from kingsync.quota.apply import QuotaClient
+from kingsync.sync.kinds import KINDS, Registry
+from kingsync.sync.task import Connect
 
 # isort: on
 
@@ -54,21 +61,27 @@ class EngineService(service.Service):  # type: ignore[misc]
         tasks: Sequence[periodic.PeriodicTask] = (),
         quota_client: QuotaClient | None = None,
         region_names: Callable[[], list[str]] = regions.names,
+        kinds: Registry = KINDS,
     ) -> None:
         super().__init__()
         engine = conf.engine
         self.engine_id = engine_id or engine.engine_id or default_engine_id()
         self.stop_timeout = float(engine.lease_seconds if stop_timeout is None else stop_timeout)
         self._transport = transport
-        worker = Worker(self.engine_id, connect, engine.max_attempts, engine.retry_backoff, db_url)
-        self.dispatcher = Dispatcher(
+        transfers = kinds.transfers()
+        self.sync: LeasedLoop[jobs.Item] = LeasedLoop(
             self.engine_id,
-            worker.run,
+            self._sync_work("sync", kinds, connect, engine, engine.per_region_concurrency, db_url, excluding=transfers),
             workers=engine.workers,
-            per_region=engine.per_region_concurrency,
             lease_seconds=engine.lease_seconds,
             poll_interval=engine.poll_interval,
-            db_url=db_url,
+        )
+        self.transfer: LeasedLoop[jobs.Item] = LeasedLoop(
+            self.engine_id,
+            self._sync_work("transfer", kinds, connect, engine, engine.transfer_workers, db_url, only=transfers),
+            workers=engine.transfer_workers,
+            lease_seconds=engine.lease_seconds,
+            poll_interval=engine.poll_interval,
         )
         quota = conf.quota
         reconciler = reconcile.Reconciler(
@@ -89,6 +102,8 @@ class EngineService(service.Service):  # type: ignore[misc]
             db_url=db_url,
         )
         all_tasks = [periodic.finalize_jobs(engine.finalize_interval, db_url), *tasks]
+        if engine.job_retention_days:
+            all_tasks.append(periodic.purge_jobs(engine.purge_interval, engine.job_retention_days, db_url))
         if quota.manage_all_projects:
             all_tasks.append(_discovery(connect, region_names, quota.discover_interval, db_url))
         self.periodic = periodic.Periodic(all_tasks, engine.periodic_jitter)
@@ -97,13 +112,14 @@ class EngineService(service.Service):  # type: ignore[misc]
 
     def start(self) -> None:
         super().start()
-        self.dispatcher.start()
+        self.sync.start()
+        self.transfer.start()
         self.quota.start()
         self.periodic.start()
         # The RPC server name is the host: the doorbell is cast to the topic,
         # so any engine answers it, and a host keeps one queue across restarts.
         self._rpc_server = rpc.get_server(
-            [EngineEndpoint(self.dispatcher.wake, self.quota.wake)], socket.gethostname(), transport=self._transport
+            [EngineEndpoint(self._wake_sync, self.quota.wake)], socket.gethostname(), transport=self._transport
         )
         self._rpc_server.start()
         LOG.info("Engine %s started", self.engine_id)
@@ -117,10 +133,42 @@ class EngineService(service.Service):  # type: ignore[misc]
             self._rpc_server.wait()
         self.periodic.stop()
         self.quota.stop(0.0)
-        self.dispatcher.stop(self.stop_timeout if graceful else 0.0)
+        timeout = self.stop_timeout if graceful else 0.0
+        # Both loops at once: each waits for its own running items.
+        stopping = threading.Thread(target=self.transfer.stop, args=(timeout,))
+        stopping.start()
+        self.sync.stop(timeout)
+        stopping.join()
         super().stop(graceful)
         self._stopped.set()
         LOG.info("Engine %s stopped", self.engine_id)
+
+    def _wake_sync(self) -> None:
+        self.sync.wake()
+        self.transfer.wake()
+
+    def _sync_work(
+        self,
+        name: str,
+        kinds: Registry,
+        connect: Connect,
+        engine: Any,
+        per_region: int,
+        db_url: str | None,
+        **which: Any,
+    ) -> SyncWork:
+        return SyncWork(
+            name,
+            self.engine_id,
+            kinds,
+            connect,
+            max_attempts=engine.max_attempts,
+            retry_backoff=engine.retry_backoff,
+            lease_seconds=engine.lease_seconds,
+            per_region=per_region,
+            db_url=db_url,
+            **which,
+        )
 
     def wait(self) -> None:
         # A timed wait, so signal handlers in the main thread run promptly.

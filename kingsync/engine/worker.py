@@ -1,40 +1,119 @@
-"""Run one claimed item to its end, or back into the queue for a later attempt.
+"""Sync items as leased work: claim them, run each to its end or back into the queue.
 
-The item is this engine's while its lease lasts. Every write below is
+An item is this engine's while its lease lasts. Every write below is
 guarded by that lease (kingsync.db.jobs), so if the lease ran out and another
 engine took the item over, this engine's result is refused and only the
 other engine's counts: an item ends once, whoever ran it.
+
+An engine runs two of these loops over the one table: ``sync`` for the kinds
+that make API calls, ``transfer`` for the kinds that move data (images), each
+with its own slots, so a long transfer never holds a slot a keypair needs.
 """
 
 from __future__ import annotations
+
+import collections
+from collections.abc import Collection, Sequence
 
 from oslo_log import log as logging
 
 from kingsync.db import jobs
 from kingsync.db.models import ERROR
+from kingsync.db.quota import errors as quota_errors
+from kingsync.db.quota import projects
 from kingsync.db.session import transaction
-from kingsync.engine import retry, sync
-from kingsync.engine.task import Connect, Outcome, Task
+from kingsync.engine import retry
+from kingsync.engine.loop import Lease
+from kingsync.sync import errors as sync_errors
+from kingsync.sync.exclusive import DbExclusive
+from kingsync.sync.kinds import Registry
+from kingsync.sync.record import DbRecord
+from kingsync.sync.task import Connect, Outcome, Task
 
 LOG = logging.getLogger(__name__)
 
 
-class Worker:
+class SyncWork:
+    """kingsync.engine.loop.Work for sync items (all kinds, or ``only`` some, or all ``excluding`` some)."""
+
     def __init__(
-        self, engine_id: str, connect: Connect, max_attempts: int, retry_backoff: float, db_url: str | None = None
+        self,
+        name: str,
+        engine_id: str,
+        kinds: Registry,
+        connect: Connect,
+        *,
+        max_attempts: int,
+        retry_backoff: float,
+        lease_seconds: float,
+        per_region: int,
+        db_url: str | None = None,
+        only: Collection[str] | None = None,
+        excluding: Collection[str] = (),
     ) -> None:
+        self.name = name
         self.engine_id = engine_id
+        self.kinds = kinds
         self.connect = connect
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
+        self.lease_seconds = lease_seconds
+        self.per_region = per_region
         self.db_url = db_url
+        self.only = only
+        self.excluding = excluding
 
-    def run(self, item: jobs.Item) -> float | None:
-        """Run ``item``; returns the seconds until its next attempt if it was put back, else None."""
-        attempt = item.attempts + 1
+    # -- the queue --------------------------------------------------------------------------
+
+    def claim(self, engine_id: str, free: int, running: Sequence[jobs.Item]) -> list[jobs.Item]:
+        if self.only is not None and not self.only:
+            return []  # no kind of this loop's (no transfer kinds yet)
+        busy = collections.Counter(item.target_region for item in running)
+        with transaction(self.db_url) as session:
+            return jobs.claim_items(
+                session,
+                engine_id,
+                free,
+                self.lease_seconds,
+                per_region=self.per_region,
+                busy=busy,
+                only=self.only,
+                excluding=self.excluding,
+            )
+
+    def key(self, item: jobs.Item) -> str:
+        return item.id
+
+    def renew(self, key: str, engine_id: str) -> bool:
+        with transaction(self.db_url) as session:
+            return jobs.renew_lease(session, key, engine_id, self.lease_seconds)
+
+    # -- one item ---------------------------------------------------------------------------
+
+    def run(self, item: jobs.Item, lease: Lease) -> float | None:
+        """Run ``item``; returns the seconds until its next attempt if it was put back, else None.
+
+        ``item.attempts`` counts this attempt already (a claim is an attempt).
+        """
+        attempt = item.attempts
+        if attempt > self.max_attempts:
+            # The attempts before this one ended with their engine (killed, or
+            # cut off from the database) before they could record anything.
+            last = " Last error: %s" % item.error if item.error else ""
+            self._finish(
+                item,
+                Outcome.failure(
+                    ERROR,
+                    "Gave up after %d attempts: the engines running it stopped before it ended.%s"
+                    % (attempt - 1, last),
+                ),
+            )
+            return None
         try:
             outcome = self._sync(item)
         except Exception as error:
+            if isinstance(error, sync_errors.RetryLater) and error.rebalance:
+                self._request_rebalance(error.rebalance)
             text = retry.describe(error)
             if not retry.is_transient(error):
                 LOG.warning("Item %s: %s (permanent, not retried)", item.id, text)
@@ -54,13 +133,27 @@ class Worker:
         self._finish(item, outcome)
         return None
 
+    def _request_rebalance(self, project_id: str) -> None:
+        """Make the project's global quota due now, if kingsync manages it
+        (the quota loop finds it at its next poll)."""
+        try:
+            with transaction(self.db_url) as session:
+                projects.request_reconcile(session, project_id)
+        except quota_errors.NotFound:
+            return
+        LOG.info("Asked for a quota rebalance of project %s: a copy needs room in a region", project_id)
+
     def _sync(self, item: jobs.Item) -> Outcome:
-        kind = sync.KINDS.get(item.resource_type)
+        kind = self.kinds.find(item.resource_type)
         if kind is None:
             return Outcome.failure(ERROR, "kingsync cannot sync resources of type %s" % item.resource_type)
         with transaction(self.db_url) as session:
             project_id, user_id = jobs.job_owner(session, item.job_id)
-        return kind(Task(item, project_id, user_id), self.connect)
+        record = DbRecord(
+            kind.name, kind.scope(project_id, user_id), item.source_region, item.target_region, item.id, self.db_url
+        )
+        exclusive = DbExclusive(item.id, self.db_url)
+        return kind.sync(Task(item, project_id, user_id, self.connect, record, exclusive))
 
     def _finish(self, item: jobs.Item, outcome: Outcome) -> None:
         with transaction(self.db_url) as session:

@@ -8,29 +8,39 @@ one far from all of them (kingsync.quota.reconcile). So however many engines
 run, a project is reconciled by one engine at a time, and the projects of an
 engine that died are due again once its leases expire.
 
-The loop wakes when an admin asks for a project (RPC doorbell), when a slot
-frees, and at least every [quota] poll_interval.
+The loop (kingsync.engine.loop, the one shape every engine loop has) wakes
+when an admin asks for a project (RPC doorbell), when a slot frees, and at
+least every [quota] poll_interval; it renews the leases of the rounds it
+runs, and a round re-asserts its lease before it writes.
 """
 
 from __future__ import annotations
 
 import datetime
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent import futures
 
 from oslo_log import log as logging
 
 from kingsync.db import clock
 from kingsync.db.quota import projects
 from kingsync.db.session import transaction
+from kingsync.engine.loop import Lease, LeasedLoop
 from kingsync.quota import reconcile
 
 LOG = logging.getLogger(__name__)
 
 
 class QuotaLoop:
+    """The engine's quota loop: kingsync.engine.loop.LeasedLoop over quota_projects.
+
+    It is the loop's Work too: claims due projects (at most [quota]
+    batch_size at a time), renews their leases, and runs one round of a
+    project, which ends by releasing it with its next due time.
+    """
+
+    name = "quota"
+
     def __init__(
         self,
         engine_id: str,
@@ -43,69 +53,55 @@ class QuotaLoop:
     ) -> None:
         self.engine_id = engine_id
         self.reconciler = reconciler
-        self.workers = workers
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
-        self.poll_interval = poll_interval
         self.db_url = db_url
-        self._lock = threading.Lock()
-        self._running: set[str] = set()
-        self._wakeup = threading.Event()
-        self._stopping = threading.Event()
-        self._pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{engine_id}-quota")
-        self._thread = threading.Thread(target=self._loop, name=f"{engine_id}-quota-loop", daemon=True)
-        self.rounds = 0  # projects reconciled by this engine (tests, logs)
+        self._loop: LeasedLoop[str] = LeasedLoop(engine_id, self, workers, lease_seconds, poll_interval)
+
+    # -- control ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread.start()
+        self._loop.start()
 
     def wake(self) -> None:
-        self._wakeup.set()
+        self._loop.wake()
 
     def stop(self, timeout: float) -> None:
         """Claim nothing more; a reconciliation still running keeps its lease, which expires."""
-        self._stopping.set()
-        self._wakeup.set()
-        self._thread.join(timeout + self.poll_interval + 5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        if self.running():
+        if self._loop.stop(timeout):
+            self.reconciler.close()
+        else:
             # Rounds still reading would fail on a closed pool and log it as an
             # error; their leases expire and another engine does them again.
             LOG.info("Engine %s stopped with %d project round(s) running", self.engine_id, self.running())
-        else:
-            self.reconciler.close()
 
     def running(self) -> int:
-        with self._lock:
-            return len(self._running)
+        return self._loop.running()
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wakeup.clear()
-            try:
-                self._claim()
-            except Exception:
-                LOG.exception("Engine %s could not claim projects to reconcile; trying again", self.engine_id)
-            self._wakeup.wait(self.poll_interval)
+    @property
+    def rounds(self) -> int:
+        """Projects this engine has reconciled (tests, logs)."""
+        return self._loop.ended
 
-    def _claim(self) -> None:
-        with self._lock:
-            free = min(self.workers - len(self._running), self.batch_size)
-        if free <= 0:
-            return
+    # -- the loop's work --------------------------------------------------------------------
+
+    def claim(self, engine_id: str, free: int, running: Sequence[str]) -> list[str]:
         with transaction(self.db_url) as session:
-            claimed = projects.claim_projects(session, self.engine_id, free, self.lease_seconds)
-        for project_id in claimed:
-            with self._lock:
-                self._running.add(project_id)
-            self._pool.submit(self._work, project_id)
+            return projects.claim_projects(session, engine_id, min(free, self.batch_size), self.lease_seconds)
 
-    def _work(self, project_id: str) -> None:
+    def key(self, project_id: str) -> str:
+        return project_id
+
+    def renew(self, project_id: str, engine_id: str) -> bool:
+        with transaction(self.db_url) as session:
+            return projects.renew_project(session, project_id, engine_id, self.lease_seconds)
+
+    def run(self, project_id: str, lease: Lease) -> float | None:
         started = time.monotonic()
         next_in = self.reconciler.settings.near_interval
         status, error = reconcile.FAILED, None
         try:
-            outcome = self.reconciler.reconcile(project_id, renew=lambda: self._renew(project_id))
+            outcome = self.reconciler.reconcile(project_id, renew=lease.renew)
             status, error, next_in = outcome.status, outcome.error, outcome.next_in
             LOG.info(
                 "Project %s reconciled in %.2f s: %s, %d regional limit(s) changed",
@@ -116,15 +112,10 @@ class QuotaLoop:
             )
         except reconcile.LeaseLost:
             LOG.info("Project %s: taken over by another engine while being read; nothing written", project_id)
-            return
+            return None
         except Exception as exc:
             LOG.exception("Project %s: reconciliation failed", project_id)
             error = str(exc)[:4000]
-        finally:
-            with self._lock:
-                self._running.discard(project_id)
-                self.rounds += 1
-            self._wakeup.set()
         due = clock.utcnow() + datetime.timedelta(seconds=next_in)
         try:
             with transaction(self.db_url) as session:
@@ -132,10 +123,7 @@ class QuotaLoop:
                     LOG.info("Project %s: lease lost before release; its new owner records the round", project_id)
         except Exception:
             LOG.exception("Project %s: could not record the round; it is due again when the lease expires", project_id)
-
-    def _renew(self, project_id: str) -> bool:
-        with transaction(self.db_url) as session:
-            return projects.renew_project(session, project_id, self.engine_id, self.lease_seconds)
+        return None
 
 
 def discover_projects(list_projects: Callable[[], Sequence[str]], db_url: str | None = None) -> int:

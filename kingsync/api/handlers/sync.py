@@ -1,10 +1,12 @@
 """Sync jobs: ``/v1.0/{project_id}/os-sync``, wire-compatible with Kingbird.
 
 A caller works in the project of their token (the URL's project must be it,
-else 400 as in Kingbird) and sees only the jobs they created. Creating a job
-checks everything first (body, regions, that each resource exists in the
-source), so a rejected request leaves nothing behind; then the job and its
-items are written in one transaction, and only then are the engines rung.
+else 400 as in Kingbird) and sees only the jobs they created; an admin may
+ask for every project's with ``?all_projects=true`` (and narrow that with
+``&project_id=``). Creating a job checks everything first (body, kinds and
+their policy, regions, that each resource exists in the source), so a
+rejected request leaves nothing behind; then the job and its items are
+written in one transaction, and only then are the engines rung.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from typing import Any
 
 import flask
 from oslo_log import log as logging
-from oslo_utils import uuidutils
+from oslo_utils import strutils, uuidutils
 
 from kingsync import regions
-from kingsync.api import errors, identity, kinds, policy, runtime, validation
+from kingsync.api import errors, identity, policy, runtime, validation
 from kingsync.api.schemas import sync as schema
 from kingsync.db import jobs, session
 from kingsync.policies import sync as rules
+from kingsync.sync import errors as sync_errors
+from kingsync.sync.kinds import KINDS, Kind, UnknownKind
 
 LOG = logging.getLogger(__name__)
 
@@ -37,9 +41,10 @@ def list_active_jobs(project_id: str) -> flask.Response:
 def show_job(project_id: str, job_id: str) -> flask.Response:
     who = _caller(project_id, rules.SHOW)
     _check_job_id(job_id)
+    owner = _owner(who, allow_filter=False)
     with session.transaction(runtime.get().database_url) as db:
         try:
-            job = jobs.get_job(db, job_id, who.project_id, who.user_id)
+            job = jobs.get_job(db, job_id, owner)
         except jobs.JobNotFound:
             raise _job_not_found(job_id) from None
     return flask.jsonify({"job_set": [_item_view(item) for item in job.items]})
@@ -50,7 +55,7 @@ def delete_job(project_id: str, job_id: str) -> flask.Response:
     _check_job_id(job_id)
     with session.transaction(runtime.get().database_url) as db:
         try:
-            jobs.delete_job(db, job_id, who.project_id, who.user_id)
+            jobs.delete_job(db, job_id, jobs.Owner(who.project_id, who.user_id))
         except jobs.JobNotFound:
             raise _job_not_found(job_id) from None
         except jobs.JobInProgress:
@@ -66,9 +71,11 @@ def create_job(project_id: str) -> flask.Response:
     body = validation.json_body()
     validation.validate(body, schema.CREATE, schema.HINTS)
     entries = _entries(body["resource_set"])
+    for name in _unique(entry.resource_type for entry in entries):
+        policy.authorize(runtime.get().enforcer, who.context, rules.create_kind(name), {"project_id": who.project_id})
     _check_regions(entries)
     for entry in entries:
-        kinds.get(entry.resource_type).check_sources(who.context, entry.source, entry.resources)
+        _find_sources(who, _kind(entry.resource_type), entry)
 
     rt = runtime.get()
     with session.transaction(rt.database_url) as db:
@@ -100,9 +107,51 @@ def _caller(project_id: str, rule: str) -> identity.Caller:
 
 def _list(project_id: str, active_only: bool) -> flask.Response:
     who = _caller(project_id, rules.LIST)
+    owner = _owner(who, allow_filter=True)
     with session.transaction(runtime.get().database_url) as db:
-        found = jobs.list_jobs(db, who.project_id, who.user_id, active_only=active_only)
-    return flask.jsonify({"job_set": [_job_view(job) for job in found]})
+        found = jobs.list_jobs(db, owner, active_only=active_only)
+    everyone = owner.user_id is None
+    return flask.jsonify({"job_set": [_job_view(job, with_owner=everyone) for job in found]})
+
+
+def _owner(who: identity.Caller, allow_filter: bool) -> jobs.Owner:
+    """Whose jobs the request sees: the caller's own, or with ?all_projects=true
+    (admins) everyone's, narrowed by ?project_id= where a list allows it."""
+    args = flask.request.args
+    raw = args.get("all_projects")
+    try:
+        everyone = raw is not None and strutils.bool_from_string(raw, strict=True)
+    except ValueError:
+        raise errors.bad_request(errors.INVALID_URL, "all_projects must be true or false, not %r." % raw) from None
+    project = args.get("project_id")
+    if project is not None and not (everyone and allow_filter):
+        raise errors.bad_request(
+            errors.INVALID_URL, "project_id narrows a list of all projects' jobs: add all_projects=true."
+        )
+    if not everyone:
+        return jobs.Owner(who.project_id, who.user_id)
+    policy.authorize(runtime.get().enforcer, who.context, rules.ALL_PROJECTS, {"project_id": who.project_id})
+    return jobs.Owner(project or None, None)
+
+
+def _kind(name: str) -> Kind:
+    try:
+        return KINDS.get(name)
+    except UnknownKind as exc:
+        raise errors.bad_request(errors.UNSUPPORTED_RESOURCE_TYPE, exc.message) from None
+
+
+def _find_sources(who: identity.Caller, kind: Kind, entry: jobs.Entry) -> None:
+    """404 unless each resource exists in the source for the caller (409 if a name is
+    ambiguous, 503 if the region could not be asked)."""
+    try:
+        kind.find_sources(who.context, regions.connection, entry.source, entry.resources)
+    except sync_errors.SourceNotFound as exc:
+        raise errors.ApiError(404, errors.RESOURCE_NOT_FOUND, exc.message) from None
+    except sync_errors.SourceAmbiguous as exc:
+        raise errors.ApiError(409, errors.AMBIGUOUS_RESOURCE, exc.message) from None
+    except sync_errors.SourceUnavailable as exc:
+        raise errors.ApiError(503, errors.REGION_UNAVAILABLE, exc.message) from None
 
 
 def _check_job_id(job_id: str) -> None:
@@ -121,7 +170,7 @@ def _entries(resource_set: dict[str, Any]) -> list[jobs.Entry]:
     raw = resource_set["Sync"] if "Sync" in resource_set else [resource_set]
     entries = []
     for item in raw:
-        kinds.get(item["resource_type"])  # 400 before any region is asked
+        _kind(item["resource_type"])  # 400 before any region is asked
         sources = [item["source"]] if isinstance(item["source"], str) else item["source"]
         force = item.get("force", False) in (True, "True")
         for source in _unique(sources):
@@ -158,13 +207,18 @@ def _time(moment: datetime.datetime | None) -> str:
     return moment.isoformat() if moment is not None else "None"
 
 
-def _job_view(job: jobs.Job) -> dict[str, Any]:
-    return {
+def _job_view(job: jobs.Job, with_owner: bool) -> dict[str, Any]:
+    view = {
+        # Kingbird's fields (python-kingbirdclient reads these) ...
         "id": job.id,
         "sync_status": job.status,
         "created_at": _time(job.created_at),
         "updated_at": _time(job.updated_at),
     }
+    if with_owner:
+        # ... and in an admin's list of every project's, whose job it is.
+        view.update(project_id=job.project_id, user_id=job.user_id)
+    return view
 
 
 def _item_view(item: jobs.Item) -> dict[str, Any]:

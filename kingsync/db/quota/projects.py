@@ -12,10 +12,10 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from kingsync.db import clock, upsert
+from kingsync.db import clock, queue, upsert
 from kingsync.db.models import MANAGED_BY_LIMITS, QuotaLimit, QuotaPin, QuotaProject, QuotaRegional, QuotaRegionSetting
 from kingsync.db.quota.errors import NotFound
 
@@ -68,73 +68,30 @@ def request_reconcile(session: Session, project_id: str) -> None:
     project.next_check_at = min(project.next_check_at, clock.utcnow())
 
 
+# Managed projects as a leased queue (kingsync.db.queue), due at next_check_at.
+QUEUE = queue.Queue(
+    QuotaProject,
+    key=QuotaProject.project_id,
+    due=QuotaProject.next_check_at,
+    owner=QuotaProject.lease_owner,
+    expires=QuotaProject.lease_expires_at,
+)
+
+
 def claim_projects(
     session: Session, engine_id: str, limit: int, lease_seconds: float, now: datetime.datetime | None = None
 ) -> list[str]:
     """Take up to ``limit`` due, unleased (or lease-expired) projects for this engine, most overdue first.
 
-    The claim is a compare-and-set UPDATE guarded by the due and lease
-    conditions, so two engines racing for one project cannot both win, on
-    any database. A claimed project is due again when its lease ends (its
-    engine died), unless it is released first.
+    A claimed project is due again when its lease ends (its engine died),
+    unless it is released first.
     """
-    now = now or clock.utcnow()
-    claimable = and_(
-        QuotaProject.next_check_at <= now,
-        or_(QuotaProject.lease_owner.is_(None), QuotaProject.lease_expires_at < now),
-    )
-    # SKIP LOCKED (PostgreSQL, MySQL 8, MariaDB 10.6; SQLite has no row locks and
-    # ignores it): racing engines get disjoint candidates instead of queueing on
-    # the same first rows and coming back empty-handed.
-    candidates = session.scalars(
-        select(QuotaProject.project_id)
-        .where(claimable)
-        .order_by(QuotaProject.next_check_at, QuotaProject.project_id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not candidates:
-        return []
-    expires = now + datetime.timedelta(seconds=lease_seconds)
-    session.execute(
-        update(QuotaProject)
-        .where(QuotaProject.project_id.in_(candidates), claimable)
-        .values(lease_owner=engine_id, lease_expires_at=expires, next_check_at=expires)
-        .execution_options(synchronize_session=False)
-    )
-    won = set(
-        session.scalars(
-            select(QuotaProject.project_id).where(
-                QuotaProject.project_id.in_(candidates),
-                QuotaProject.lease_owner == engine_id,
-                QuotaProject.lease_expires_at == expires,
-            )
-        )
-    )
-    return [project_id for project_id in candidates if project_id in won]
+    return QUEUE.claim(session, engine_id, limit, lease_seconds, now=now)
 
 
 def renew_project(session: Session, project_id: str, engine_id: str, lease_seconds: float) -> bool:
-    """Extend this engine's lease on a project; False if it is no longer ours."""
-    expires = clock.utcnow() + datetime.timedelta(seconds=lease_seconds)
-    result = session.execute(
-        update(QuotaProject)
-        .where(QuotaProject.project_id == project_id, QuotaProject.lease_owner == engine_id)
-        # next_check_at first: MySQL evaluates SET left to right, and the test
-        # must see the lease's old end. A request made meanwhile stays put.
-        .ordered_values(
-            (
-                QuotaProject.next_check_at,
-                case(
-                    (QuotaProject.next_check_at >= QuotaProject.lease_expires_at, expires),
-                    else_=QuotaProject.next_check_at,
-                ),
-            ),
-            (QuotaProject.lease_expires_at, expires),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    """Extend this engine's lease on a project; False if it is no longer ours. A request made meanwhile stays put."""
+    return QUEUE.renew(session, project_id, engine_id, lease_seconds)
 
 
 def release_project(
@@ -150,28 +107,13 @@ def release_project(
     A reconciliation asked for during the round (next_check_at moved before
     the lease's end) is kept: the project is due at once.
     """
-    now = clock.utcnow()
-    result = session.execute(
-        update(QuotaProject)
-        .where(QuotaProject.project_id == project_id, QuotaProject.lease_owner == engine_id)
-        # next_check_at first: MySQL evaluates SET left to right (see renew_project).
-        .ordered_values(
-            (
-                QuotaProject.next_check_at,
-                case(
-                    (QuotaProject.next_check_at < QuotaProject.lease_expires_at, QuotaProject.next_check_at),
-                    else_=next_check_at,
-                ),
-            ),
-            (QuotaProject.lease_owner, None),
-            (QuotaProject.lease_expires_at, None),
-            (QuotaProject.last_reconciled_at, now),
-            (QuotaProject.last_status, status),
-            (QuotaProject.last_error, error),
-        )
-        .execution_options(synchronize_session=False)
+    return QUEUE.release(
+        session,
+        project_id,
+        engine_id,
+        next_check_at,
+        {"last_reconciled_at": clock.utcnow(), "last_status": status, "last_error": error},
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def managed_projects(session: Session) -> list[str]:

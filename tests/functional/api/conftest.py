@@ -257,7 +257,7 @@ def all_jobs(db_url: str) -> list[jobs.Job]:
     """Every job in the database, with its items, whoever owns it."""
     with session.transaction(db_url) as db:
         rows = db.scalars(sa.select(SyncJob)).all()
-        return [jobs.get_job(db, row.id, row.project_id, row.user_id) for row in rows]
+        return [jobs.get_job(db, row.id, jobs.Owner(row.project_id, row.user_id)) for row in rows]
 
 
 def finish_job(db_url: str, job_id: str, status: str = "SUCCESS", result: str = "created") -> None:

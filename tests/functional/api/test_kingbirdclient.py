@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import openstack.config
+import openstack.connection
 import pytest
 from kingbirdclient import exceptions
 from kingbirdclient.api import client as kingbird
 
 from kingsync.sim import identity
 from kingsync.sim.cloud import SimCloud
-from tests.functional.api.conftest import finish_job, issue_token
+from tests.functional.api.conftest import all_jobs, finish_job, issue_token
 
 
 @pytest.fixture
@@ -135,6 +138,44 @@ def test_kingbird_cli_creates_and_lists_a_sync_job(keystone_api_url: str, sim_cl
     created = cli(*create, "--source", "RegionOne", "--target", "RegionTwo", "--force", "-f", "value")
     job_id = created.stdout.split()[0]
     assert job_id in cli("sync", "list", "-f", "value").stdout
+
+
+@pytest.fixture
+def flavor(sim_cloud: SimCloud, tmp_path: Path) -> Any:
+    """A flavor in RegionOne, made by the simulator's admin."""
+    path = tmp_path / "clouds.yaml"
+    sim_cloud.write_clouds_yaml(str(path))
+    config = openstack.config.OpenStackConfig(config_files=[str(path)], load_envvars=False)
+    conn = openstack.connection.Connection(config=config.get_one(cloud="kingsync-sim-admin", region_name="RegionOne"))
+    made = conn.compute.create_flavor(name="kb-" + uuid.uuid4().hex[:8], ram=256, vcpus=1, disk=1)
+    yield made.name
+    conn.compute.delete_flavor(made.id, ignore_missing=True)
+    conn.close()
+
+
+def test_kingbird_cli_syncs_a_flavor_as_an_admin(
+    keystone_api_url: str, sim_cloud: SimCloud, flavor: str, db_url: str
+) -> None:
+    admin = kingbird_cli(keystone_api_url, sim_cloud, "admin")
+    create = ["sync", "create", "--resource_type", "flavor", "--resources", flavor]
+    created = admin(*create, "--source", "RegionOne", "--target", "RegionTwo", "--target", "RegionThree", "-f", "value")
+    job_id = created.stdout.split()[0]
+    (job,) = all_jobs(db_url)
+    assert job.id == job_id
+    assert sorted((item.resource_type, item.resource, item.target_region) for item in job.items) == [
+        ("flavor", flavor, "RegionThree"),
+        ("flavor", flavor, "RegionTwo"),
+    ]
+    shown = admin("sync", "show", job_id, "-f", "value").stdout
+    assert shown.count(flavor) == 2
+
+
+def test_kingbird_library_refuses_a_members_flavor_sync_with_403(sync_manager: Any, flavor: str) -> None:
+    with pytest.raises(exceptions.APIException) as raised:
+        sync_manager.sync_resources(
+            resource_type="flavor", resources=[flavor], source="RegionOne", target=["RegionTwo"]
+        )
+    assert raised.value.error_code == 403
 
 
 # -- quotas -------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ class Env:
 
     def job(self, job_id: str) -> jobs.Job:
         with transaction(self.db_url) as session:
-            return jobs.get_job(session, job_id, self.demo_project_id, self.demo_user_id)
+            return jobs.get_job(session, job_id, jobs.Owner(self.demo_project_id, self.demo_user_id))
 
     def wait_for(self, job_id: str, timeout: float = 30.0) -> jobs.Job:
         """The job once it has ended; fails the test if it has not within ``timeout``."""

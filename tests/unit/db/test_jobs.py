@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 import sqlalchemy as sa
 
@@ -32,7 +34,7 @@ def _finish(url: str, item: jobs.Item, engine: str, status: str = SUCCESS, resul
 
 def _job(url: str, job_id: str) -> jobs.Job:
     with transaction(url) as s:
-        return jobs.get_job(s, job_id, PROJECT, USER)
+        return jobs.get_job(s, job_id, jobs.Owner(PROJECT, USER))
 
 
 # -- the API side --------------------------------------------------------------------
@@ -56,7 +58,7 @@ def test_list_jobs_shows_only_the_callers_own_jobs(db_url: str) -> None:
     _create(db_url, project="other-project")
     _create(db_url, user="other-user")
     with transaction(db_url) as s:
-        assert [j.id for j in jobs.list_jobs(s, PROJECT, USER)] == [mine.id]
+        assert [j.id for j in jobs.list_jobs(s, jobs.Owner(PROJECT, USER))] == [mine.id]
 
 
 def test_list_active_jobs_leaves_finished_ones_out(db_url: str) -> None:
@@ -65,25 +67,25 @@ def test_list_active_jobs_leaves_finished_ones_out(db_url: str) -> None:
     _finish(db_url, item, "engine-a")
     running = _create(db_url)
     with transaction(db_url) as s:
-        assert [j.id for j in jobs.list_jobs(s, PROJECT, USER, active_only=True)] == [running.id]
-        assert {j.id for j in jobs.list_jobs(s, PROJECT, USER)} == {done.id, running.id}
+        assert [j.id for j in jobs.list_jobs(s, jobs.Owner(PROJECT, USER), active_only=True)] == [running.id]
+        assert {j.id for j in jobs.list_jobs(s, jobs.Owner(PROJECT, USER))} == {done.id, running.id}
 
 
 def test_get_job_of_another_project_is_not_found(db_url: str) -> None:
     job = _create(db_url)
     with transaction(db_url) as s, pytest.raises(jobs.JobNotFound):
-        jobs.get_job(s, job.id, "other-project", USER)
+        jobs.get_job(s, job.id, jobs.Owner("other-project", USER))
 
 
 def test_get_unknown_job_is_not_found(db_url: str) -> None:
     with transaction(db_url) as s, pytest.raises(jobs.JobNotFound):
-        jobs.get_job(s, "4f1c1b39-0000-4000-8000-000000000000", PROJECT, USER)
+        jobs.get_job(s, "4f1c1b39-0000-4000-8000-000000000000", jobs.Owner(PROJECT, USER))
 
 
 def test_delete_job_in_progress_is_refused_and_keeps_it(db_url: str) -> None:
     job = _create(db_url)
     with pytest.raises(jobs.JobInProgress), transaction(db_url) as s:
-        jobs.delete_job(s, job.id, PROJECT, USER)
+        jobs.delete_job(s, job.id, jobs.Owner(PROJECT, USER))
     assert len(_job(db_url, job.id).items) == 4
 
 
@@ -92,9 +94,9 @@ def test_delete_finished_job_removes_it_and_its_items(db_url: str) -> None:
     (item,) = _claim(db_url, "engine-a")
     _finish(db_url, item, "engine-a")
     with transaction(db_url) as s:
-        jobs.delete_job(s, job.id, PROJECT, USER)
+        jobs.delete_job(s, job.id, jobs.Owner(PROJECT, USER))
     with transaction(db_url) as s:
-        assert jobs.list_jobs(s, PROJECT, USER) == []
+        assert jobs.list_jobs(s, jobs.Owner(PROJECT, USER)) == []
         assert _claim(db_url, "engine-b") == []
     with pytest.raises(jobs.JobNotFound):
         _job(db_url, job.id)
@@ -103,7 +105,38 @@ def test_delete_finished_job_removes_it_and_its_items(db_url: str) -> None:
 def test_delete_job_of_another_user_is_not_found(db_url: str) -> None:
     job = _create(db_url)
     with pytest.raises(jobs.JobNotFound), transaction(db_url) as s:
-        jobs.delete_job(s, job.id, PROJECT, "other-user")
+        jobs.delete_job(s, job.id, jobs.Owner(PROJECT, "other-user"))
+
+
+def test_an_admin_view_lists_every_project_or_one(db_url: str) -> None:
+    mine = _create(db_url)
+    theirs = _create(db_url, project="q" * 32, user="v" * 32)
+    with transaction(db_url) as s:
+        everyone = {j.id for j in jobs.list_jobs(s, jobs.Owner(None, None))}
+        one_project = [j.id for j in jobs.list_jobs(s, jobs.Owner("q" * 32, None))]
+        shown = jobs.get_job(s, theirs.id, jobs.Owner(None, None))
+    assert everyone == {mine.id, theirs.id}
+    assert one_project == [theirs.id]
+    assert (shown.project_id, len(shown.items)) == ("q" * 32, 4)
+
+
+def test_purge_deletes_only_jobs_that_ended_before_the_cutoff(db_url: str, clock: Clock) -> None:
+    old = _create(db_url, [jobs.Entry("keypair", ["key1"], "RegionOne", ["RegionTwo"])])
+    for item in _claim(db_url, "engine-a"):
+        _finish(db_url, item, "engine-a")
+    clock.advance(3600)
+    running = _create(db_url, [jobs.Entry("keypair", ["key2"], "RegionOne", ["RegionTwo"])])
+    recent = _create(db_url, [jobs.Entry("keypair", ["key3"], "RegionOne", ["RegionTwo"])])
+    (item,) = [i for i in _claim(db_url, "engine-a") if i.job_id == recent.id] or [None]
+    assert item is not None
+    _finish(db_url, item, "engine-a")
+    cutoff = clock.now - datetime.timedelta(seconds=60)
+    with transaction(db_url) as s:
+        assert jobs.purge_jobs(s, cutoff) == 1
+        left = {j.id for j in jobs.list_jobs(s, jobs.Owner(None, None))}
+        items = s.scalar(sa.select(sa.func.count()).select_from(SyncItem).where(SyncItem.job_id == old.id))
+    assert left == {running.id, recent.id}
+    assert items == 0
 
 
 # -- the engine side ------------------------------------------------------------------
@@ -114,6 +147,39 @@ def test_claimed_item_is_not_handed_to_a_second_engine(db_url: str) -> None:
     first = _claim(db_url, "engine-a")
     assert len(first) == 4
     assert _claim(db_url, "engine-b") == []
+
+
+def test_a_claim_counts_as_an_attempt(db_url: str, clock: Clock) -> None:
+    _create(db_url, [jobs.Entry("keypair", ["key1"], "RegionOne", ["RegionTwo"])])
+    (first,) = _claim(db_url, "engine-a", lease=10)
+    clock.advance(11)  # engine-a died without a word
+    (second,) = _claim(db_url, "engine-b")
+    assert (first.attempts, second.attempts) == (1, 2)
+
+
+def test_a_loop_claims_only_its_kinds(db_url: str) -> None:
+    _create(
+        db_url,
+        [
+            jobs.Entry("keypair", ["key1"], "RegionOne", ["RegionTwo"]),
+            jobs.Entry("image", ["img1", "img2"], "RegionOne", ["RegionTwo"]),
+        ],
+    )
+    with transaction(db_url) as s:
+        transfers = jobs.claim_items(s, "engine-a", 10, 60, only=["image"])
+        others = jobs.claim_items(s, "engine-a", 10, 60, excluding=["image"])
+        none = jobs.claim_items(s, "engine-a", 10, 60, only=[])
+    assert sorted(item.resource for item in transfers) == ["img1", "img2"]
+    assert [item.resource for item in others] == ["key1"]
+    assert none == []
+
+
+def test_claim_leaves_what_a_busy_region_cannot_take(db_url: str) -> None:
+    _create(db_url, [jobs.Entry("keypair", ["k1", "k2", "k3"], "RegionOne", ["RegionTwo", "RegionThree"])])
+    with transaction(db_url) as s:
+        claimed = jobs.claim_items(s, "engine-a", 10, 60, per_region=2, busy={"RegionTwo": 1})
+    regions = sorted(item.target_region for item in claimed)
+    assert regions == ["RegionThree", "RegionThree", "RegionTwo"]
 
 
 def test_claim_takes_no_more_than_the_limit(db_url: str) -> None:
@@ -163,7 +229,8 @@ def test_finish_after_losing_the_lease_writes_nothing(db_url: str, clock: Clock)
     _claim(db_url, "engine-b")
     assert not _finish(db_url, item, "engine-a", FAILURE, "error")
     (after,) = _job(db_url, job.id).items
-    assert (after.status, after.result, after.target_id, after.attempts) == (IN_PROGRESS, None, None, 0)
+    # Still engine-b's to finish; each claim counted as an attempt.
+    assert (after.status, after.result, after.target_id, after.attempts) == (IN_PROGRESS, None, None, 2)
 
 
 def test_finishing_the_last_item_marks_the_job_success(db_url: str) -> None:
@@ -202,7 +269,8 @@ def test_retried_item_waits_for_its_delay(db_url: str, clock: Clock) -> None:
     assert _claim(db_url, "engine-b") == []
     clock.advance(6)
     (again,) = _claim(db_url, "engine-b")
-    assert (again.id, again.attempts, again.error) == (item.id, 1, "503 from nova")
+    # The second claim is the second attempt; the first one's error is still shown.
+    assert (again.id, again.attempts, again.error) == (item.id, 2, "503 from nova")
 
 
 def test_sweep_finalizes_a_job_whose_items_all_ended(db_url: str) -> None:

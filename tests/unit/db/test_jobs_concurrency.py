@@ -79,7 +79,7 @@ def test_two_engines_finishing_the_last_two_items_together_finalize_the_job(
         done = [pool.submit(finish, "engine-a", first[0]), pool.submit(finish, "engine-b", second[0])]
         assert [f.result() for f in done] == [True, True]
     with transaction(server_db_url) as s:
-        after = jobs.get_job(s, job.id, PROJECT, USER)
+        after = jobs.get_job(s, job.id, jobs.Owner(PROJECT, USER))
     assert {i.status for i in after.items} == {SUCCESS}
     assert after.status == SUCCESS, "the job stayed IN_PROGRESS" if after.status == IN_PROGRESS else after.status
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import update
 
-from kingsync.db import jobs, migration
-from kingsync.db.models import FAILURE, IN_PROGRESS, SUCCESS, SyncItem
+from kingsync.db import clock, jobs, migration
+from kingsync.db.models import FAILURE, IN_PROGRESS, SUCCESS, SyncItem, SyncJob
 from kingsync.db.session import transaction
 from kingsync.engine import periodic
 
@@ -62,7 +63,7 @@ def test_the_sweep_closes_a_job_whose_items_ended_without_closing_it(tmp_path: P
     closed = periodic.finalize_jobs(60, url).run()
 
     with transaction(url) as session:
-        assert jobs.get_job(session, job.id, "p", "u").status == FAILURE
+        assert jobs.get_job(session, job.id, jobs.Owner("p", "u")).status == FAILURE
     assert closed == 1
 
 
@@ -74,4 +75,25 @@ def test_the_sweep_leaves_jobs_with_open_items_alone(tmp_path: Path) -> None:
 
     assert periodic.finalize_jobs(60, url).run() == 0
     with transaction(url) as session:
-        assert jobs.get_job(session, job.id, "p", "u").status == IN_PROGRESS
+        assert jobs.get_job(session, job.id, jobs.Owner("p", "u")).status == IN_PROGRESS
+
+
+def test_the_purge_deletes_finished_jobs_past_their_retention(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/kingsync.sqlite"
+    migration.upgrade(url)
+    long_ago = clock.utcnow() - datetime.timedelta(days=31)
+    with transaction(url) as session:
+        old, fresh, running = (
+            jobs.create_job(session, "p", "u", [jobs.Entry("keypair", [name], "R0", ["R1"])])
+            for name in ("old", "fresh", "running")
+        )
+        session.execute(update(SyncJob).where(SyncJob.id == old.id).values(status=SUCCESS, updated_at=long_ago))
+        session.execute(update(SyncJob).where(SyncJob.id == fresh.id).values(status=SUCCESS, updated_at=clock.utcnow()))
+        # Still running after a month (a region down all along): never purged.
+        session.execute(update(SyncJob).where(SyncJob.id == running.id).values(updated_at=long_ago))
+
+    assert periodic.purge_jobs(3600, 30, url).run() == 1
+
+    with transaction(url) as session:
+        left = {job.id for job in jobs.list_jobs(session, jobs.Owner("p", "u"))}
+    assert left == {fresh.id, running.id}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from kingsync.engine.sync.keypair import Action, Keypair, decide, key_material, same_key
+from kingsync.sync.keypair import Action, Keypair, decide, key_material, same_key
 
 _B64 = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", min_size=8, max_size=80)
 _ALGORITHMS = st.sampled_from(["ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp256"])

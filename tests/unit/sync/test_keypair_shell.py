@@ -11,8 +11,9 @@ from openstack import exceptions as sdk_exceptions
 
 from kingsync.db import jobs
 from kingsync.db.models import CONFLICT, CREATED, ERROR, FAILURE, SUCCESS, UNCHANGED
-from kingsync.engine.sync import keypair
-from kingsync.engine.task import Outcome, Task
+from kingsync.sync import keypair
+from kingsync.sync.task import Outcome, Task
+from tests.unit.sync.record import MemoryRecord
 
 USER = "u-1"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDfake me@host"
@@ -60,7 +61,7 @@ def clouds() -> dict[str, FakeConnection]:
     return regions
 
 
-def _run(clouds: dict[str, FakeConnection], force: bool = False) -> Outcome:
+def _run(clouds: dict[str, FakeConnection], force: bool = False, record: MemoryRecord | None = None) -> Outcome:
     now = datetime.datetime(2026, 1, 1)
     item = jobs.Item(
         "i",
@@ -80,12 +81,26 @@ def _run(clouds: dict[str, FakeConnection], force: bool = False) -> Outcome:
         now,
         None,
     )
-    return keypair.sync(Task(item, "p-1", USER), clouds.__getitem__)  # type: ignore[arg-type]
+    task = Task(item, "p-1", USER, clouds.__getitem__, record or MemoryRecord())  # type: ignore[arg-type]
+    return keypair.sync(task)
 
 
 def test_the_key_is_sent_so_nova_never_makes_one(clouds: dict[str, FakeConnection]) -> None:
     assert _run(clouds) == Outcome(SUCCESS, CREATED, "k")
     assert clouds["RegionTwo"].compute.keypairs[(USER, "k")] == {"name": "k", "public_key": KEY, "type": "ssh"}
+
+
+def test_the_copy_is_on_record_once_made(clouds: dict[str, FakeConnection]) -> None:
+    record = MemoryRecord()
+    _run(clouds, record=record)
+    assert record.writes == [("keep", "k", "k", True)]
+
+
+def test_a_conflict_records_nothing(clouds: dict[str, FakeConnection]) -> None:
+    clouds["RegionTwo"].compute.keypairs[(USER, "k")] = {"name": "k", "public_key": OTHER, "type": "ssh"}
+    record = MemoryRecord()
+    assert _run(clouds, record=record).result == CONFLICT
+    assert record.writes == []
 
 
 def test_the_same_key_created_meanwhile_by_someone_else_is_unchanged(clouds: dict[str, FakeConnection]) -> None:

@@ -1,4 +1,5 @@
-"""The dispatcher on a real SQLite database, with stand-in work instead of regions."""
+"""The engine's leased loop on a real SQLite database, over the sync items'
+queue, with stand-in work instead of regions."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from kingsync.db import jobs, migration
 from kingsync.db.models import IN_PROGRESS, SUCCESS, SyncItem
 from kingsync.db.session import transaction
-from kingsync.engine.dispatcher import Dispatcher
+from kingsync.engine.loop import Lease, LeasedLoop
 
 ENGINE = "engine-under-test"
 
@@ -45,8 +46,35 @@ def _wait(probe: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+class Items:
+    """The sync items' queue, as kingsync.engine.worker.SyncWork claims it, running ``run`` on each."""
+
+    name = "test"
+
+    def __init__(self, db_url: str, run: Callable[[jobs.Item], float | None], per_region: int, lease: float) -> None:
+        self.db_url = db_url
+        self._run = run
+        self.per_region = per_region
+        self.lease = lease
+
+    def claim(self, engine_id: str, free: int, running: list[jobs.Item]) -> list[jobs.Item]:
+        busy = collections.Counter(item.target_region for item in running)
+        with transaction(self.db_url) as session:
+            return jobs.claim_items(session, engine_id, free, self.lease, per_region=self.per_region, busy=busy)
+
+    def key(self, item: jobs.Item) -> str:
+        return item.id
+
+    def renew(self, key: str, engine_id: str) -> bool:
+        with transaction(self.db_url) as session:
+            return jobs.renew_lease(session, key, engine_id, self.lease)
+
+    def run(self, item: jobs.Item, lease: Lease) -> float | None:
+        return self._run(item)
+
+
 class Work:
-    """Stand-in for the worker: counts what runs at once, then finishes the item."""
+    """Stand-in for a sync: counts what runs at once, then finishes the item."""
 
     def __init__(self, db_url: str, seconds: float = 0.05) -> None:
         self.db_url = db_url
@@ -75,24 +103,28 @@ class Work:
         return None
 
 
+def _loop(
+    db_url: str,
+    work: Callable[[jobs.Item], float | None],
+    workers: int = 8,
+    per_region: int = 8,
+    lease_seconds: float = 60,
+    poll_interval: float = 0.1,
+) -> LeasedLoop[jobs.Item]:
+    items = Items(db_url, work, per_region, lease_seconds)
+    return LeasedLoop(ENGINE, items, workers=workers, lease_seconds=lease_seconds, poll_interval=poll_interval)
+
+
 @contextlib.contextmanager
-def running(db_url: str, work: Callable[[jobs.Item], float | None], **options: float) -> Iterator[Dispatcher]:
-    settings: dict[str, float] = {"workers": 8, "per_region": 8, "lease_seconds": 60, "poll_interval": 0.1}
-    settings.update(options)
-    dispatcher = Dispatcher(
-        ENGINE,
-        work,
-        workers=int(settings["workers"]),
-        per_region=int(settings["per_region"]),
-        lease_seconds=int(settings["lease_seconds"]),
-        poll_interval=settings["poll_interval"],
-        db_url=db_url,
-    )
-    dispatcher.start()
+def running(
+    db_url: str, work: Callable[[jobs.Item], float | None], **options: float
+) -> Iterator[LeasedLoop[jobs.Item]]:
+    loop = _loop(db_url, work, **options)  # type: ignore[arg-type]
+    loop.start()
     try:
-        yield dispatcher
+        yield loop
     finally:
-        dispatcher.stop(timeout=5)
+        loop.stop(timeout=5)
 
 
 def _all_done(db_url: str) -> bool:
@@ -138,11 +170,11 @@ def test_stop_lets_running_items_finish_and_leaves_the_rest_unclaimed(db_url: st
     _job(db_url, keypairs=3, targets=["R1"])
     work = Work(db_url)
     work.release.clear()
-    dispatcher = Dispatcher(ENGINE, work, workers=1, per_region=1, lease_seconds=60, poll_interval=0.1, db_url=db_url)
-    dispatcher.start()
-    _wait(lambda: dispatcher.running() == 1)
+    loop = _loop(db_url, work, workers=1, per_region=1)
+    loop.start()
+    _wait(lambda: loop.running() == 1)
 
-    stopper = threading.Thread(target=dispatcher.stop, args=(10,))
+    stopper = threading.Thread(target=loop.stop, args=(10,))
     stopper.start()
     time.sleep(0.3)
     assert stopper.is_alive()  # waiting for the running item
@@ -158,12 +190,12 @@ def test_stop_gives_up_waiting_after_its_timeout_and_the_lease_is_left_to_expire
     _job(db_url, keypairs=1, targets=["R1"])
     work = Work(db_url)
     work.release.clear()
-    dispatcher = Dispatcher(ENGINE, work, workers=1, per_region=1, lease_seconds=60, poll_interval=0.1, db_url=db_url)
-    dispatcher.start()
-    _wait(lambda: dispatcher.running() == 1)
+    loop = _loop(db_url, work, workers=1, per_region=1)
+    loop.start()
+    _wait(lambda: loop.running() == 1)
 
     started = time.monotonic()
-    dispatcher.stop(timeout=0.3)
+    loop.stop(timeout=0.3)
     assert time.monotonic() - started < 2
 
     (row,) = _rows(db_url)

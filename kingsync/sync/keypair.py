@@ -5,20 +5,25 @@ its own admin credentials, naming the job's user (nova's ``user_id``, API
 microversion 2.10, which openstacksdk negotiates for keypairs). The public
 key is always sent, so nova never generates a key of its own.
 
-``decide`` is the pure part; ``sync`` is the I/O around it.
+``decide`` is the pure part; ``sync`` is the I/O around it, and
+``find_sources`` the check the API makes before a job is created.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
 
 import openstack.connection
+from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as sdk_exceptions
 from oslo_log import log as logging
 
+from kingsync.context import RequestContext
 from kingsync.db.models import CONFLICT, CREATED, ERROR, REPLACED, UNCHANGED
-from kingsync.engine.task import Connect, Outcome, Task
+from kingsync.sync import errors
+from kingsync.sync.task import Connect, Outcome, Task
 
 LOG = logging.getLogger(__name__)
 
@@ -63,27 +68,50 @@ def decide(source: Keypair, target: Keypair | None, force: bool) -> Action:
 
 # -- the I/O shell ------------------------------------------------------------------------
 
+
+def find_sources(ctxt: RequestContext, connect: Connect, region: str, names: Sequence[str]) -> None:
+    """Each keypair must exist in ``region`` for the caller.
+
+    kingsync asks with its own service credentials, naming the caller's user
+    id; the caller's token is not involved (nor kept: it is gone by now).
+    """
+    for name in names:
+        try:
+            connect(region).compute.get_keypair(name, user_id=ctxt.user_id)
+        except sdk_exceptions.NotFoundException:
+            raise errors.SourceNotFound(
+                "Keypair %r of user %s not found in region %s." % (name, ctxt.user_id, region)
+            ) from None
+        except (sdk_exceptions.SDKException, ks_exceptions.ClientException) as exc:
+            LOG.warning("Could not look up keypair %s of user %s in region %s: %s", name, ctxt.user_id, region, exc)
+            raise errors.SourceUnavailable(
+                "Region %s could not be asked whether keypair %r exists (%s); try again later."
+                % (region, name, type(exc).__name__)
+            ) from None
+
+
 # A create answered 409 means someone made the keypair between our look and
 # our create (a user, or an engine that took over an expired lease): look
 # again and decide again, once.
 _DECISIONS = 2
 
 
-def sync(task: Task, connect: Connect) -> Outcome:
+def sync(task: Task) -> Outcome:
     item, user_id = task.item, task.user_id
-    source = _read(connect(item.source_region), item.resource, user_id)
+    source = _read(task.source, item.resource, user_id)
     if source is None:
         return Outcome.failure(
             ERROR,
             "Keypair %s of user %s no longer exists in the source region %s; nothing to copy."
             % (item.resource, user_id, item.source_region),
         )
-    target_conn = connect(item.target_region)
+    target_conn = task.target
     for _ in range(_DECISIONS):
         target = _read(target_conn, item.resource, user_id)
         action = decide(source, target, item.force)
         if action is Action.UNCHANGED:
-            return Outcome.success(UNCHANGED, target.name if target else source.name)
+            task.record.keep(source.name, source.name, complete=True)
+            return Outcome.success(UNCHANGED, source.name)
         if action is Action.CONFLICT:
             return Outcome.failure(
                 CONFLICT,
@@ -99,6 +127,7 @@ def sync(task: Task, connect: Connect) -> Outcome:
         except sdk_exceptions.ConflictException:
             LOG.info("Keypair %s of user %s appeared in %s meanwhile", item.resource, user_id, item.target_region)
             continue
+        task.record.keep(source.name, created, complete=True)
         return Outcome.success(REPLACED if action is Action.REPLACE else CREATED, created)
     return Outcome.failure(
         ERROR,
