@@ -3,9 +3,10 @@
 # (API and engine in one process, SQLite, in-process messaging) acting on a
 # simulated three-region OpenStack (kingsync-sim). It shows a keypair sync:
 # a tenant's keypair in RegionOne is copied to RegionTwo and RegionThree
-# through kingsync's Kingbird-compatible API. Then an admin sets a global
-# quota of 30 cores for the tenant's project and the engine splits it across
-# the regions. It keeps serving until Ctrl-C.
+# through kingsync's Kingbird-compatible API; then a security group whose
+# rules refer to another group, both copied with their rules mapped. Then an
+# admin sets a global quota of 30 cores for the tenant's project and the
+# engine splits it across the regions. It keeps serving until Ctrl-C.
 #
 #   tools/run.sh           demo, then serve until interrupted
 #   tools/run.sh --once    demo, then stop (for scripts)
@@ -93,18 +94,52 @@ job=$(curl -sf -X POST "$api" -H "X-Auth-Token: $token" -H "Content-Type: applic
 echo "$job"
 job_id=$(python -c 'import json,sys; print(json.loads(sys.argv[1])["job_status"]["id"])' "$job")
 
+# The job's status once it has ended (IN_PROGRESS if it has not within 30 s).
+wait_job() {
+  local status=IN_PROGRESS
+  for _ in $(seq 1 60); do
+    status=$(curl -sf "$api" -H "X-Auth-Token: $token" \
+      | python -c 'import json,sys; print([j["sync_status"] for j in json.load(sys.stdin)["job_set"] if j["id"]==sys.argv[1]][0])' "$1")
+    [ "$status" != IN_PROGRESS ] && break
+    sleep 0.5
+  done
+  echo "$status"
+}
+# POST a job, show the call and the answer (on stderr), print the job's id.
+post_job() {
+  printf '$ curl -X POST %s -d %s\n' "$api" "'$1'" >&2
+  local job
+  job=$(curl -sf -X POST "$api" -H "X-Auth-Token: $token" -H "Content-Type: application/json" -d "$1")
+  echo "$job" >&2
+  python -c 'import json,sys; print(json.loads(sys.argv[1])["job_status"]["id"])' "$job"
+}
+
 say "3. The engine copies it; the job ends SUCCESS"
-for _ in $(seq 1 60); do
-  status=$(curl -sf "$api" -H "X-Auth-Token: $token" \
-    | python -c 'import json,sys; print([j["sync_status"] for j in json.load(sys.stdin)["job_set"] if j["id"]==sys.argv[1]][0])' "$job_id")
-  [ "$status" != IN_PROGRESS ] && break
-  sleep 0.5
-done
+status=$(wait_job "$job_id")
 curl -sf "$api/$job_id" -H "X-Auth-Token: $token" | python -m json.tool
 for r in RegionTwo RegionThree; do demo openstack "${member[@]}" --os-region-name $r keypair list -f value -c Name -c Fingerprint; done
 [ "$status" = SUCCESS ] || { echo "job ended $status; see $state/kingsync.log"; exit 1; }
 
-say "4. An admin gives project demo 30 cores across all regions (PUT /v1.0/{project}/os-quota-sets/{target})"
+say "4. Security groups: web (http from anywhere, ssh only from the bastion group) and bastion, in RegionOne"
+one=(--os-region-name RegionOne)
+demo openstack "${member[@]}" "${one[@]}" security group create bastion --description "ssh jump hosts" -f value -c id
+demo openstack "${member[@]}" "${one[@]}" security group create web --description "web tier" -f value -c id
+demo openstack "${member[@]}" "${one[@]}" security group rule create web --protocol tcp --dst-port 80 --remote-ip 0.0.0.0/0 -f value -c id
+demo openstack "${member[@]}" "${one[@]}" security group rule create web --protocol tcp --dst-port 22 --remote-group bastion -f value -c id
+demo openstack "${member[@]}" "${one[@]}" security group rule create bastion --protocol tcp --dst-port 22 --remote-ip 203.0.113.0/24 -f value -c id
+
+say "5. The tenant syncs web; kingsync copies bastion first (web's rule refers to it) and maps the rule"
+body='{"resource_set": {"resource_type": "security_group", "resources": ["web"], "source": "RegionOne", "target": ["RegionTwo", "RegionThree"]}}'
+sg_job=$(post_job "$body")
+status=$(wait_job "$sg_job")
+curl -sf "$api/$sg_job" -H "X-Auth-Token: $token" \
+  | python -c 'import json,sys; [print("  %-12s %-8s %s" % (i["target_region"], i["result"], i["target_id"])) for i in json.load(sys.stdin)["job_set"]]'
+demo openstack "${member[@]}" --os-region-name RegionTwo security group rule list web -f value \
+  -c "IP Protocol" -c "Port Range" -c "IP Range" -c "Remote Security Group" -c Direction
+demo openstack "${member[@]}" --os-region-name RegionTwo security group show bastion -f value -c id
+[ "$status" = SUCCESS ] || { echo "job ended $status; see $state/kingsync.log"; exit 1; }
+
+say "6. An admin gives project demo 30 cores across all regions (PUT /v1.0/{project}/os-quota-sets/{target})"
 admin_token=$(openstack --os-cloud kingsync-sim-admin token issue -f value -c id)
 admin_project=$(openstack --os-cloud kingsync-sim-admin token issue -f value -c project_id)
 quota=http://127.0.0.1:$api_port/v1.0/$admin_project/os-quota-sets/$project
@@ -116,7 +151,7 @@ curl -sf -X PUT "$quota" -H "X-Auth-Token: $admin_token" -H "Content-Type: appli
   -d '{"quota_set": {"cores": 30}}'
 echo
 
-say "5. The engine splits it: RegionOne keeps its 12 in use, the 18 left are shared evenly"
+say "7. The engine splits it: RegionOne keeps its 12 in use, the 18 left are shared evenly"
 show_cores() {
   curl -sf "$quota/regions" -H "X-Auth-Token: $admin_token" | python -c '
 import json, sys
@@ -137,7 +172,7 @@ for r in RegionOne RegionTwo RegionThree; do
        | awk '$1 == "cores" {print $2}')"
 done
 
-say "6. Every change is in the audit history (GET .../audit)"
+say "8. Every change is in the audit history (GET .../audit)"
 curl -sf "$quota/audit" -H "X-Auth-Token: $admin_token" | python -c '
 import json, sys
 entries = list(reversed(json.load(sys.stdin)["audit"]))
