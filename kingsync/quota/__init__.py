@@ -5,5 +5,6 @@ model       the plain data the planner, the applier and the engine share
 planner     pure: per-region targets from one snapshot (headroom policies)
 apply       the demarcation order: decreases, read back, then increases
 regional    one region's quota APIs (nova, neutron, cinder) over HTTP
+copies      pure: kingsync's copies of a security group counted once (G + dup)
 reconcile   one project, end to end: read, plan, apply, record
 """

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from kingsync.quota import resources
-from kingsync.quota.model import RegionError, RegionView, ResourcePlan, ServiceQuota, above, term
+from kingsync.quota.model import Group, RegionError, RegionView, ResourcePlan, ServiceQuota, above, term
 from kingsync.quota.resources import UNLIMITED
 
 ACCEPTED_UNCHANGED = "accepted but unchanged"
@@ -46,6 +46,12 @@ class QuotaClient(Protocol):
         """Set ``limits`` in one request; returns the limits the service stored
         after the write. Raises RegionError (refused=True: the service said no
         and wrote nothing)."""
+
+    def groups(self, region: str, project_id: str) -> Sequence[Group]:
+        """The project's security groups in the region as neutron lists them,
+        rules embedded, in one request; raises RegionError. Only for counting
+        kingsync's copies once (kingsync.quota.copies), before planning: the
+        apply never calls it."""
 
 
 @dataclasses.dataclass(frozen=True)

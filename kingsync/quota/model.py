@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from kingsync.quota.resources import UNLIMITED
+
+# A security group as neutron lists it: "id", "security_group_rules" (each
+# with neutron's fields) and the rest, as answered.
+Group = Mapping[str, Any]
 
 EVEN = "even"
 PROPORTIONAL = "proportional"

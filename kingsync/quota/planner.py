@@ -71,10 +71,11 @@ def plan_project(
 ) -> dict[str, ResourcePlan]:
     """Plans for every resource of a project that has a global limit.
 
-    Copied and synced resources are not divided: each reachable region gets
-    the whole global limit (a per-server or per-group limit, or one object
-    that exists once per region). Ignored resources and resources without a
-    global limit are left to the regions.
+    Split and copyable resources are divided (for copyable ones the caller
+    passes G plus the copies counted once; see kingsync.quota.copies).
+    Copied resources are not: each reachable region gets the whole global
+    limit (a per-server, per-user or per-group limit). Ignored resources and
+    resources without a global limit are left to the regions.
     """
     plans: dict[str, ResourcePlan] = {}
     for resource in sorted(views):
@@ -82,9 +83,9 @@ def plan_project(
         if global_limit is None:
             continue
         kind = resources.managed_kind(resource)
-        if kind == resources.SPLIT:
+        if kind in resources.DIVIDED:
             plans[resource] = plan(resource, global_limit, views[resource], policy)
-        elif kind in (resources.COPIED, resources.SYNCED):
+        elif kind == resources.COPIED:
             targets = {view.region: global_limit for view in views[resource] if view.reachable}
             plans[resource] = ResourcePlan(resource, None, targets)
     return plans

@@ -3,11 +3,16 @@
     snapshot   one read per service per region (nova, neutron, cinder), in
                parallel, at most [quota] per_region_concurrency calls to a
                region at once from this engine
+    copies     for a project with copies of security groups on record (and a
+               finite limit on them), one listing of its groups per region
+               its copies are in, so that each copy class counts once
+               (kingsync.quota.copies); no other project pays for it
     views      the snapshot joined with what the database knows: the last
                confirmed limits of regions that could not be read, pins,
                exclusions, demand; a limit that differs from the one kingsync
                last confirmed is drift, recorded and corrected
-    plan       kingsync.quota.planner, from that one snapshot
+    plan       kingsync.quota.planner, from that one snapshot; security
+               groups and rules with G + dup (copies.planning_limits)
     apply      kingsync.quota.apply: decreases, read back, increases within
                the slack actually freed
     record     confirmed limits, usage and demand, region health, an audit
@@ -34,13 +39,14 @@ from concurrent import futures
 from oslo_log import log as logging
 
 from kingsync.db import clock
+from kingsync.db import copies as copy_records
 from kingsync.db.quota import audit
 from kingsync.db.quota import limits as global_limits
 from kingsync.db.quota import regional as regional_state
 from kingsync.db.quota import settings as project_settings
 from kingsync.db.session import transaction
-from kingsync.quota import apply, planner, resources
-from kingsync.quota.model import EVEN, Policy, RegionError, RegionView, ResourcePlan, ServiceQuota
+from kingsync.quota import apply, copies, planner, resources
+from kingsync.quota.model import EVEN, Group, Policy, RegionError, RegionView, ResourcePlan, ServiceQuota
 
 LOG = logging.getLogger(__name__)
 
@@ -91,6 +97,10 @@ class BoundedRegions:
         with self._gate(region):
             return self._client.write(region, service, project_id, limits)
 
+    def groups(self, region: str, project_id: str) -> Sequence[Group]:
+        with self._gate(region):
+            return self._client.groups(region, project_id)
+
 
 class LeaseGuard:
     """Re-asserts the engine's claim on the project before a write, when the
@@ -120,6 +130,9 @@ class LeaseGuard:
             self._checked = now
         return self._client.write(region, service, project_id, limits)
 
+    def groups(self, region: str, project_id: str) -> Sequence[Group]:
+        return self._client.groups(region, project_id)
+
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -147,6 +160,7 @@ class State:
     settings: dict[str, project_settings.RegionSetting]
     policy: Policy
     regional: dict[tuple[str, str], regional_state.Regional]
+    copies: tuple[copies.Link, ...] = ()  # the project's security groups kingsync copied
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +204,7 @@ class Reconciler:
             settings = project_settings.get_region_settings(session, project_id)
             name, floor = project_settings.get_project_policy(session, project_id)
             regional = regional_state.get_regional(session, project_id)
+            records = copy_records.in_scope(session, copies.RECORD_KIND, project_id)
         if proposed:
             limits = {**limits, **proposed}
         policy = Policy(
@@ -197,7 +212,7 @@ class Reconciler:
             floor=self.settings.proportional_floor if floor is None else floor,
             hysteresis=self.settings.hysteresis,
         )
-        return State(limits, settings, policy, regional)
+        return State(limits, settings, policy, regional, tuple(copies.links(records)))
 
     def snapshot(self, project_id: str, regions: Sequence[str]) -> Snapshot:
         """Every (region, service) read once, in parallel; a failure is kept as its RegionError."""
@@ -217,6 +232,32 @@ class Reconciler:
                 found[key] = RegionError(key[0], key[1], str(error))
         return found
 
+    def count_copies(self, project_id: str, state: State, snap: Snapshot) -> dict[str, int]:
+        """dup per resource: what the regions count more than once (kingsync.quota.copies).
+
+        Lists the project's groups only where copies.regions_to_read says so,
+        and only in regions whose neutron answered the snapshot: one that did
+        not would most likely not answer now, and its members count as
+        absent anyway, as do those of a region whose listing fails.
+        """
+        wanted = [
+            region
+            for region in copies.regions_to_read(state.limits, state.copies)
+            if isinstance(snap.get((region, resources.NEUTRON)), ServiceQuota)
+        ]
+        if not wanted:
+            return {}
+        pending = {region: self._pool.submit(self.client.groups, region, project_id) for region in wanted}
+        listed: dict[str, Sequence[Group]] = {}
+        for region, future in pending.items():
+            try:
+                listed[region] = future.result()
+            except RegionError as error:
+                LOG.info("Project %s: the security groups in %s could not be listed: %s", project_id, region, error)
+            except Exception:  # as for the snapshot: the region's members count as absent
+                LOG.exception("Listing the security groups of %s in %s failed", project_id, region)
+        return copies.duplicates(state.copies, listed, project_id)
+
     # -- the whole round ---------------------------------------------------------------------
 
     def reconcile(self, project_id: str, renew: Callable[[], bool] | None = None) -> Outcome:
@@ -225,13 +266,14 @@ class Reconciler:
         regions = self.region_names()
         snap = self.snapshot(project_id, regions)
         views, drift = build_views(project_id, state, regions, snap)
-        plans = planner.plan_project(state.limits, views, state.policy)
+        dup = self.count_copies(project_id, state, snap)
+        plans = planner.plan_project(copies.planning_limits(state.limits, dup), views, state.policy)
         client: apply.QuotaClient = self.client
         if renew is not None:
             client = LeaseGuard(self.client, project_id, renew, self.lease_check)
         result = apply.apply_plans(project_id, plans, views, client)
         self.record(project_id, state, regions, snap, views, drift, result)
-        return self._outcome(state, plans, views, snap, result)
+        return self._outcome(state, plans, views, snap, result, dup)
 
     def record(
         self,
@@ -314,6 +356,7 @@ class Reconciler:
         views: Mapping[str, Sequence[RegionView]],
         snap: Snapshot,
         result: apply.ApplyResult,
+        dup: Mapping[str, int],
     ) -> Outcome:
         errors = [str(read) for read in snap.values() if isinstance(read, RegionError)]
         errors += ["%s %s: %s" % (f.region, f.service, f.message) for f in result.failures]
@@ -326,7 +369,7 @@ class Reconciler:
             status = OVERSPENT
         else:
             status = OK
-        closeness = nearness(state.limits, views)
+        closeness = nearness(state.limits, views, dup)
         if errors or overspent:
             closeness = 0.0
         return Outcome(
@@ -348,14 +391,17 @@ class Reconciler:
         return base * (1.0 + random.uniform(-s.poll_jitter, s.poll_jitter))
 
 
-def nearness(limits: Mapping[str, int], views: Mapping[str, Sequence[RegionView]]) -> float:
-    """The smallest share of headroom left over the project's finite split limits (1.0: none is used)."""
+def nearness(
+    limits: Mapping[str, int], views: Mapping[str, Sequence[RegionView]], dup: Mapping[str, int] | None = None
+) -> float:
+    """The smallest share of headroom left over the project's finite split and
+    copyable limits (1.0: none is used); copies counted once."""
     smallest = 1.0
     for resource, region_views in views.items():
         limit = limits.get(resource)
-        if limit is None or limit <= 0 or resources.managed_kind(resource) != resources.SPLIT:
+        if limit is None or limit <= 0 or not resources.is_divided(resource):
             continue
-        used = sum(view.usage for view in region_views)
+        used = copies.distinct(sum(view.usage for view in region_views), resource, dup or {})
         smallest = min(smallest, max(0.0, (limit - used) / limit))
     return smallest
 
@@ -408,15 +454,17 @@ def build_views(
     return dict(views), drift
 
 
-def aggregate_usage(views: Mapping[str, Sequence[RegionView]]) -> dict[str, int]:
-    """Usage across regions: the sum for split resources, the largest region's otherwise."""
+def aggregate_usage(views: Mapping[str, Sequence[RegionView]], dup: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Usage across regions: the sum for split resources, the sum minus the
+    copies counted more than once (``dup``) for copyable ones, the largest
+    region's for copied ones."""
     total: dict[str, int] = {}
     for resource, region_views in views.items():
         usages = [view.usage for view in region_views]
         if not usages:
             total[resource] = 0
-        elif resources.managed_kind(resource) == resources.SPLIT:
-            total[resource] = sum(usages)
+        elif resources.is_divided(resource):
+            total[resource] = copies.distinct(sum(usages), resource, dup or {})
         else:
             total[resource] = max(usages)
     return total

@@ -7,13 +7,16 @@ endpoint and kingsync's token), with the services' own wire names, which are
 the names of kingsync.quota.resources. The SDK's quota resources are not
 used: they rename keys (neutron's ``network`` is ``networks``), keep usage
 apart from limits and hide cinder's per volume type keys among unknown
-attributes. No resource collection is ever listed: usage comes from the
-quota APIs themselves.
+attributes. Usage comes from the quota APIs themselves; the one collection
+ever listed is a project's security groups, and only to count kingsync's
+copies of them once (kingsync.quota.copies), for a project that has copies
+on record, in the regions its copies are in.
 
     nova     GET /os-quota-sets/{p}/detail       {"limit", "in_use", "reserved"}
              PUT /os-quota-sets/{p}              {"quota_set": {...}}
     neutron  GET /v2.0/quotas/{p}/details        {"limit", "used", "reserved"}
              PUT /v2.0/quotas/{p}                {"quota": {...}}
+             GET /v2.0/security-groups?project_id={p}   groups, rules embedded
     cinder   GET /os-quota-sets/{p}?usage=True   {"limit", "in_use", "reserved"}
              PUT /os-quota-sets/{p}              {"quota_set": {...}}
 
@@ -50,7 +53,6 @@ threads, sharing the per-region Connections and their one Session.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib import parse
@@ -65,6 +67,7 @@ from oslo_log import log as logging
 from kingsync import regions
 from kingsync.quota.model import RegionError, ServiceQuota
 from kingsync.quota.resources import CINDER, NEUTRON, NOVA
+from kingsync.regions import rest
 
 LOG = logging.getLogger(__name__)
 
@@ -85,10 +88,6 @@ NOVA_KEYS = frozenset(
         "server_group_members",
     }
 )
-
-# A service's message in an error answer is kept whole up to this length.
-MAX_MESSAGE = 1000
-_TAGS = re.compile(r"<[^>]*>")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +189,25 @@ class OpenStackQuotas:
             if isinstance(value, int) and not isinstance(value, bool)
         }
 
+    def groups(self, region: str, project_id: str) -> list[Json]:
+        """The project's security groups in ``region``, rules embedded, as
+        neutron lists them to an admin; [] where the region has no neutron.
+
+        Neutron makes the project's default group on this call if it has
+        none; the engine lists only regions its copies are in, which hold
+        it already. A page limit on the server (neutron's
+        pagination_max_limit, unset by default) would show only the first
+        page: fewer groups, so fewer copies counted once, the safe side.
+        """
+        api = _api(NEUTRON)
+        body = self._call(region, NEUTRON, api, "GET", "/security-groups?project_id=%s" % _quoted(project_id))
+        if body is None:
+            return []
+        found = body.get("security_groups") if isinstance(body, dict) else None
+        if not isinstance(found, list) or not all(isinstance(g, dict) and isinstance(g.get("id"), str) for g in found):
+            raise RegionError(region, NEUTRON, "the answer has no list of security groups with ids")
+        return found
+
     def _call(self, region: str, service: str, api: _Api, method: str, path: str, body: Json | None = None) -> Any:
         """The JSON answer, or None when the region has no such service."""
         conn = None
@@ -220,9 +238,9 @@ class OpenStackQuotas:
         except _UNREACHED as exc:
             raise RegionError(region, service, _describe(exc)) from exc
         if 400 <= resp.status_code < 500:
-            raise RegionError(region, service, _service_message(resp), refused=True)
+            raise RegionError(region, service, rest.service_message(resp), refused=True)
         if not 200 <= resp.status_code < 300:
-            raise RegionError(region, service, "HTTP %d: %s" % (resp.status_code, _service_message(resp)))
+            raise RegionError(region, service, "HTTP %d: %s" % (resp.status_code, rest.service_message(resp)))
         try:
             return resp.json()
         except ValueError as exc:
@@ -267,28 +285,6 @@ def _absent(conn: openstack.connection.Connection, region: str, api: _Api) -> bo
         return any(found.values())
 
     return listed(regions.CATALOG_SERVICE) and not listed(api.service_type)
-
-
-def _service_message(resp: requests.Response) -> str:
-    """The service's own words: nova and cinder {"badRequest": {"message"}},
-    neutron {"NeutronError": {"message"}}, keystonemiddleware {"error":
-    {"message"}}; else the body's text, else the HTTP reason."""
-    try:
-        body = resp.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        candidates = [body, *(value for value in body.values() if isinstance(value, dict))]
-        for candidate in candidates:
-            message = candidate.get("message")
-            if isinstance(message, str) and message:
-                return message[:MAX_MESSAGE]
-    text = resp.text
-    if "html" in resp.headers.get("Content-Type", ""):
-        # webob's error pages (nova's answer to a path it does not route)
-        text = _TAGS.sub(" ", text)
-    text = " ".join(text.split())
-    return text[:MAX_MESSAGE] if text else "%d %s" % (resp.status_code, resp.reason)
 
 
 def _describe(error: BaseException) -> str:

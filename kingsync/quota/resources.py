@@ -4,10 +4,11 @@ Kinds:
     SPLIT    one global limit divided between the regions (cores, volumes, ports...)
     COPIED   the same value in every region: the limit is per server, per user,
              per group or per volume, so splitting it means nothing
-    SYNCED   objects kingsync replicates (security groups and their rules): a
-             synced object exists once per region but is one object, so every
-             region gets the whole limit, as for COPIED, and usage is the
-             largest region's, not the sum (dcorch's precedent)
+    COPYABLE objects kingsync may copy between regions (security groups and
+             their rules): split like SPLIT, except that kingsync's copies of
+             one group count once globally (kingsync.quota.copies); groups a
+             tenant made separately in each region are different groups, and
+             each counts
     IGNORED  accepted by the API for Kingbird compatibility, never written to a
              region: nova-network's floating_ips, fixed_ips, security_groups
              and security_group_rules (nova has not enforced them since 2.36)
@@ -30,8 +31,10 @@ SERVICES = (NOVA, NEUTRON, CINDER)
 
 SPLIT = "split"
 COPIED = "copied"
-SYNCED = "synced"
+COPYABLE = "copyable"
 IGNORED = "ignored"
+# The kinds whose global limit is divided between the regions.
+DIVIDED = (SPLIT, COPYABLE)
 
 UNLIMITED = -1
 MAX_LIMIT = 0x7FFFFFFF  # nova's schema maximum, the smallest of the three services
@@ -59,8 +62,8 @@ _KINGBIRD = [
     Resource("port", NEUTRON, SPLIT, 50),
     Resource("router", NEUTRON, SPLIT, 10),
     Resource("floatingip", NEUTRON, SPLIT, 50),
-    Resource("security_group", NEUTRON, SYNCED, 10),
-    Resource("security_group_rule", NEUTRON, SYNCED, 100),
+    Resource("security_group", NEUTRON, COPYABLE, 10),
+    Resource("security_group_rule", NEUTRON, COPYABLE, 100),
     Resource("volumes", CINDER, SPLIT, 10),
     Resource("snapshots", CINDER, SPLIT, 10),
     Resource("gigabytes", CINDER, SPLIT, 1000),
@@ -114,6 +117,11 @@ def managed_kind(name: str) -> str:
     """The kind for the engine; unknown names (a region's own extras) are IGNORED."""
     found = get(name)
     return found.kind if found is not None else IGNORED
+
+
+def is_divided(name: str) -> bool:
+    """True for a resource whose global limit is shared out between the regions (SPLIT, COPYABLE)."""
+    return managed_kind(name) in DIVIDED
 
 
 def service_of(name: str) -> str | None:

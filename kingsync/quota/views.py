@@ -1,8 +1,10 @@
 """What the API shows of a project's quotas beyond its global limits:
 the live usage summed over regions, and the dry run of a change.
 
-Both read the regions now (one call per service per region, in parallel)
-and never write anything, to the regions or to the database.
+Both read the regions now (one call per service per region, in parallel,
+and for a project with copies of security groups on record one listing of
+its groups per region they are in) and never write anything, to the regions
+or to the database.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 
 from kingsync import regions
 from kingsync.conf import CONF
-from kingsync.quota import planner, reconcile, regional
+from kingsync.quota import copies, planner, reconcile, regional
 from kingsync.quota.model import RegionError
 from kingsync.quota.resources import UNLIMITED
 
@@ -69,14 +71,16 @@ def _shared(db_url: str | None) -> reconcile.Reconciler:
 def total_usage(db_url: str | None, project_id: str, reader: reconcile.Reconciler | None = None) -> dict[str, int]:
     """Usage now, over all regions, for every resource the project has a global limit for.
 
-    Split resources are summed; copied and synced ones show the largest
+    Split resources are summed; security groups and rules are summed with
+    kingsync's copies of a group counted once; copied ones show the largest
     region's. A region that cannot be read counts with its last stored usage.
     """
     reader = reader or _shared(db_url)
     state = reader.load(project_id)
     names = reader.region_names()
-    views, _drift = reconcile.build_views(project_id, state, names, reader.snapshot(project_id, names))
-    usage = reconcile.aggregate_usage(views)
+    snap = reader.snapshot(project_id, names)
+    views, _drift = reconcile.build_views(project_id, state, names, snap)
+    usage = reconcile.aggregate_usage(views, reader.count_copies(project_id, state, snap))
     return {name: usage.get(name, 0) for name in state.limits}
 
 
@@ -89,11 +93,13 @@ def dry_run(
     names = reader.region_names()
     snap = reader.snapshot(project_id, names)
     views, _drift = reconcile.build_views(project_id, state, names, snap)
-    plans = planner.plan_project(state.limits, views, state.policy)
+    # As the engine plans: security groups and rules with G + dup (copies.planning_limits).
+    limits = copies.planning_limits(state.limits, reader.count_copies(project_id, state, snap))
+    plans = planner.plan_project(limits, views, state.policy)
     # What each region would get if usage did not matter: a region whose usage
     # is above that share would refuse it, and stays at its usage instead.
     ideal = planner.plan_project(
-        state.limits,
+        limits,
         {res: [dataclasses.replace(v, usage=0) for v in vs] for res, vs in views.items()},
         state.policy,
     )

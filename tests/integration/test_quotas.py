@@ -12,6 +12,9 @@ Every scenario runs against the simulated regions and against the real
 devcloud, in ``kingsync all-in-one``; the first also in the split deployment
 (``kingsync-api`` and ``kingsync-engine`` over RabbitMQ and PostgreSQL).
 
+Security groups are split like the rest, with kingsync's copies of a group
+counted once: the tenant copies one with kingsync's own security group sync.
+
 The engine reconciles only when a step asks for it (an admin's change, or
 ``PUT .../sync``): [quota] near_interval and far_interval are longer than
 the run. Each step waits for the round it started, which GET .../regions
@@ -47,6 +50,7 @@ pytestmark = pytest.mark.slow
 DEVCLOUD = Path(__file__).resolve().parents[2] / "tools" / "devcloud" / "devcloud"
 STOPPED = "RegionThree"
 ROUND_TIMEOUT = 60.0
+JOB_TIMEOUT = 90.0
 
 # Rounds happen only when a step asks for one; the policy is stated, not assumed.
 QUOTA_OPTIONS = (
@@ -238,21 +242,21 @@ def usage_of(found: Found, resource: str) -> dict[str, int]:
 
 
 def split_limits(global_limits: dict[str, int], found: Found) -> dict[str, int]:
-    """The finite global limits of the split resources the regions have."""
+    """The finite global limits of the split resources (copyable ones too) the regions have."""
     return {
         name: limit
         for name, limit in global_limits.items()
-        if resources.managed_kind(name) == resources.SPLIT
+        if resources.is_divided(name)
         and limit != resources.UNLIMITED
         and all(name in quotas for quotas in found.values())
     }
 
 
 def assert_whole_limit_split_evenly(global_limits: dict[str, int], found: Found) -> None:
-    """Every split resource: each region at least its usage, the regions together
-    exactly G (even policy, every region reachable, usage within G), the
-    headroom of any two regions one apart at most; copied and synced
-    resources: G in every region."""
+    """Every split resource (security groups too, none of them copied here): each
+    region at least its usage, the regions together exactly G (even policy,
+    every region reachable, usage within G), the headroom of any two regions
+    one apart at most; copied resources: G in every region."""
     for name, limit in split_limits(global_limits, found).items():
         held = [quotas[name] for quotas in found.values()]
         assert all(q.limit >= q.usage for q in held), (name, held)
@@ -260,7 +264,7 @@ def assert_whole_limit_split_evenly(global_limits: dict[str, int], found: Found)
         headroom = [q.limit - q.usage for q in held]
         assert max(headroom) - min(headroom) <= 1, (name, held)
     for name, limit in global_limits.items():
-        if resources.managed_kind(name) in (resources.COPIED, resources.SYNCED):
+        if resources.managed_kind(name) == resources.COPIED:
             assert set(limits_of(found, name).values()) == {limit}, name
 
 
@@ -467,3 +471,70 @@ def test_global_limit_below_usage_holds_every_region_at_its_usage(
     assert (project_state["last_status"], project_state["last_error"]) == ("overspent", None)
     detail = admin.call("GET", "/detail")["quota_set"]
     assert (detail["limits"]["server_groups"], detail["usage"]["server_groups"]) == (2, 3)
+
+
+def test_security_groups_are_split_with_kingsyncs_copies_counted_once(
+    target: TargetCloud, deployment: Deployment, admin: QuotaAdmin, project: Project
+) -> None:
+    """The issue's scenario: with 5 security groups in all, the tenant cannot make a
+    sixth distinct one in any region, and Kingbird's detail shows the distinct count."""
+    tenant = {region: project.member(region).network for region in target.regions}
+    for region in target.regions:  # the tenant looks: neutron makes the default group
+        assert tenant[region].get("/security-groups").status_code == 200
+    # The tenant's "web" in RegionOne, ssh from itself, and kingsync's copy of it in RegionTwo.
+    web = tenant["RegionOne"].post("/security-groups", json={"security_group": {"name": "web"}}).json()
+    web_id = web["security_group"]["id"]
+    ssh = {"direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}
+    rule = {"security_group_rule": {**ssh, "security_group_id": web_id, "remote_group_id": web_id}}
+    assert tenant["RegionOne"].post("/security-group-rules", json=rule).status_code == 201
+    assert sync_as(project.member("RegionOne"), deployment, "security_group", ["web"], ["RegionTwo"]) == "SUCCESS"
+    shown_web = tenant["RegionOne"].get(f"/security-groups/{web_id}").json()["security_group"]
+    web_rules = len(shown_web["security_group_rules"])
+
+    # 5 groups in the regions (2, 2, 1), the copy counted once: 4, so 1 to make.
+    admin.set_limits(security_group=5)
+    found = read_regions(target, project.id)
+    assert usage_of(found, "security_group") == {"RegionOne": 2, "RegionTwo": 2, "RegionThree": 1}
+    limits = limits_of(found, "security_group")
+    assert limits == {"RegionOne": 3, "RegionTwo": 2, "RegionThree": 1}
+    detail = admin.call("GET", "/detail")["quota_set"]
+    assert (detail["limits"]["security_group"], detail["usage"]["security_group"]) == (5, 4)
+    rules = usage_of(found, "security_group_rule")
+    assert detail["usage"]["security_group_rule"] == sum(rules.values()) - web_rules
+    # The dry run plans as the engine did; GET .../regions shows each region's own count.
+    plan = admin.dry_run(security_group=5)
+    assert {region: plan["regions"][region]["security_group"]["planned"] for region in target.regions} == limits
+    shown = {entry["region"]: entry["resources"]["security_group"] for entry in admin.regions()["regions"]}
+    assert {region: shown[region]["usage"] for region in target.regions} == usage_of(found, "security_group")
+
+    def create(region: str, name: str) -> int:
+        resp = tenant[region].post("/security-groups", json={"security_group": {"name": name}}, raise_exc=False)
+        assert resp.status_code in (201, 409), resp.text  # made, or over quota
+        return int(resp.status_code)
+
+    assert create("RegionOne", "app") == 201
+    assert [create(region, "sixth") for region in target.regions] == [409, 409, 409]
+    admin.sync()
+    detail = admin.call("GET", "/detail")["quota_set"]
+    found = read_regions(target, project.id)
+    assert detail["usage"]["security_group"] == sum(usage_of(found, "security_group").values()) - 1 == 5
+
+
+def sync_as(
+    member: openstack.connection.Connection, deployed: Deployment, kind: str, names: list[str], targets: list[str]
+) -> str:
+    """A tenant's sync job from RegionOne (Kingbird's os-sync), to its end: its status."""
+    url = f"{deployed.url}/v1.0/{member.current_project_id}/os-sync"
+    headers = {"X-Auth-Token": member.session.get_token(), "Content-Type": "application/json"}
+    entry = {"resource_type": kind, "resources": names, "source": "RegionOne", "target": targets}
+    resp = requests.post(url, json={"resource_set": entry}, headers=headers, timeout=60)
+    assert resp.status_code == 200, resp.text
+    job_id = resp.json()["job_status"]["id"]
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while time.monotonic() < deadline:
+        jobs = requests.get(url, headers=headers, timeout=30).json()["job_set"]
+        status = str(next(job["sync_status"] for job in jobs if job["id"] == job_id))
+        if status != "IN_PROGRESS":
+            return status
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} still IN_PROGRESS after {JOB_TIMEOUT} s")

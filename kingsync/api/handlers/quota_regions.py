@@ -174,9 +174,10 @@ def _check_region(region: str) -> None:
 
 def _check_pins(pins: Mapping[str, int]) -> None:
     quota.checked_limits(pins)
-    not_split = sorted(name for name in pins if resources.managed_kind(name) != resources.SPLIT)
+    not_split = sorted(name for name in pins if not resources.is_divided(name))
     if not_split:
         raise errors.bad_request(
             errors.INVALID_BODY,
-            "Only split resources can be pinned; every region gets the whole limit of %s." % ", ".join(not_split),
+            "Only resources divided between the regions can be pinned; every region gets the whole limit of %s."
+            % ", ".join(not_split),
         )

@@ -206,7 +206,7 @@ def test_an_unknown_region_is_400_naming_the_regions(admin_api: Api, demo: Perso
 @pytest.mark.parametrize(
     ("setting", "type_", "words"),
     [
-        ({"pins": {"key_pairs": 5}}, "invalid_body", "Only split resources can be pinned"),
+        ({"pins": {"key_pairs": 5}}, "invalid_body", "Only resources divided between the regions can be pinned"),
         ({"pins": {"cpus": 5}}, "unknown_quota_resource", "Invalid quota resource cpus"),
         ({"pins": {"cores": -1}}, "invalid_body", "less than the minimum of 0"),
         ({"excluded": "yes"}, "invalid_body", "excluded must be true or false"),
@@ -228,3 +228,10 @@ def test_a_member_cannot_change_a_setting(api: Api, method: str) -> None:
     )
     assert resp.status_code == 403
     assert resp.json()["error"]["message"].startswith("Admin required")
+
+
+def test_security_groups_can_be_pinned_now_that_they_are_divided(admin_api: Api, demo: Persona) -> None:
+    pins = {"security_group": 4, "security_group_rule": 40}
+    resp = admin_api.call("PUT", setting_path(demo.project_id, "RegionOne"), json={"region_setting": {"pins": pins}})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["region_setting"]["pins"] == pins

@@ -5,10 +5,14 @@ started, global limits raised and lowered, all at once, for many rounds.
 What is checked, continuously, by a thread sampling every region's limits
 and usage (see ``Grants``), for every project and split resource:
 
-    the grant      T = sum over regions of max(regional limit, usage), what
-                   the regions together let the tenant hold; total usage U
-                   is never above T, since a region refuses a create past
-                   its limit
+    the grant      T = sum over regions of max(regional limit, usage) - dup,
+                   what the regions together let the tenant hold; total
+                   usage U (the sum over regions - dup) is never above T,
+                   since a region refuses a create past its limit. dup is 0
+                   but for security groups and their rules: kingsync's copies
+                   of a group count once (kingsync.quota.copies), from the
+                   copies that exist at the sampled instant and the id
+                   record read right after
     the invariant  T <= max(G, T at the previous sample), where G is any
                    global limit an engine round still running may have read
                    (see ``Ledger``): once the grant is within G it never
@@ -20,9 +24,20 @@ and usage (see ``Grants``), for every project and split resource:
                    the regions granted at that moment.
 
 Usage is real where the simulator enforces quotas on create (nova server
-groups, neutron networks and ports, cinder volumes and their gigabytes);
-servers (instances, cores) are stand-in usage, grown only within the
-region's limit read at that moment, as nova would.
+groups, neutron networks, ports, security groups and rules, cinder volumes
+and their gigabytes); servers (instances, cores) are stand-in usage, grown
+only within the region's limit read at that moment, as nova would.
+
+Security groups: the tenants make groups (with a rule of their own, a port
+or one referring to the group itself), copy them to other regions as
+kingsync's sync does (the admin makes the group for the project, then the
+source's rules, remote_group_id mapped) and record each copy in the id
+record, chains included; they delete groups that are no copy and have none.
+Copies are never deleted by hand: that is the documented limit of counting
+copies once (doc/quotas.md), which lets the grant exceed G until the next
+round. Every project's default group exists in every region before its
+global limits are set: neutron makes a default group without checking the
+group quota, which no global limit can prevent.
 
 Besides the simulator's faults (a failed request never reaches the service),
 kingsync's quota client loses the answer of some writes that the service
@@ -64,15 +79,18 @@ from openstack import exceptions as sdk_exceptions
 
 from kingsync import regions
 from kingsync.conf import CONF
+from kingsync.db import copies as copy_records
 from kingsync.db.quota import audit
 from kingsync.db.quota import limits as global_limits
 from kingsync.db.quota import regional as regional_state
 from kingsync.db.session import transaction
 from kingsync.engine.service import EngineService
-from kingsync.quota import apply, reconcile, regional
-from kingsync.quota.model import RegionError, ServiceQuota
+from kingsync.quota import apply, copies, reconcile, regional
+from kingsync.quota.model import Group, RegionError, ServiceQuota
 from kingsync.sim.cloud import Region, SimCloud
 from kingsync.sim.compute import quotas as nova_quotas
+from kingsync.sim.network.groups import Groups
+from kingsync.sync import sg_rules
 from tests.functional.engine.conftest import Env
 
 ROUNDS = 200
@@ -88,9 +106,12 @@ START = {
     "gigabytes": 16,
     "instances": 5,
     "cores": 12,
+    "security_group": 9,  # 3 default groups, one in each region, from the start
+    "security_group_rule": 40,  # 4 in each default group, 3 in a group of the tenant's
 }
 NOVA = ("server_groups", "instances", "cores")
-NEUTRON = ("network", "port")
+NEUTRON = ("network", "port", "security_group", "security_group_rule")
+GROUPS = copies.COUNTED_ONCE
 CINDER = ("volumes", "gigabytes")
 LOST_ANSWERS = 0.15  # share of kingsync's quota writes whose answer is lost
 CONVERGE_WITHIN = 30.0  # seconds after the chaos stops
@@ -219,6 +240,9 @@ class LostAnswers:
     def read(self, region: str, service: str, project_id: str) -> ServiceQuota:
         return self._client.read(region, service, project_id)
 
+    def groups(self, region: str, project_id: str) -> Sequence[Group]:
+        return self._client.groups(region, project_id)
+
     def write(self, region: str, service: str, project_id: str, limits: Mapping[str, int]) -> Mapping[str, int]:
         answer = self._client.write(region, service, project_id, limits)
         with self._lock:
@@ -243,8 +267,13 @@ def _limit_and_usage(cloud: SimCloud, region: Region, project_id: str) -> dict[s
     return found
 
 
-def sim_state(cloud: SimCloud, projects: Sequence[str]) -> dict[str, dict[str, dict[str, tuple[int, int]]]]:
-    """project -> region -> resource -> (limit, usage), all at one instant.
+State = dict[str, dict[str, dict[str, tuple[int, int]]]]  # project -> region -> resource -> (limit, usage)
+Listed = dict[str, dict[str, list[dict[str, Any]]]]  # project -> region -> groups as neutron lists them
+
+
+def sim_state(cloud: SimCloud, projects: Sequence[str]) -> tuple[State, Listed]:
+    """project -> region -> resource -> (limit, usage), and every project's
+    security groups with their rules, all at one instant.
 
     Read on the simulator's event loop without awaiting, so no request is
     served in between: a read over HTTP, region after region, could see one
@@ -252,14 +281,36 @@ def sim_state(cloud: SimCloud, projects: Sequence[str]) -> dict[str, dict[str, d
     are read too: what they hold still counts.
     """
 
-    async def read() -> dict[str, dict[str, dict[str, tuple[int, int]]]]:
-        return {
+    async def read() -> tuple[State, Listed]:
+        state = {
             project_id: {name: _limit_and_usage(cloud, region, project_id) for name, region in cloud.regions.items()}
             for project_id in projects
         }
+        listed = {
+            project_id: {
+                name: [
+                    Groups(region.network, region).group_view(group, listed=True)
+                    for group in region.network.of_project("security_groups", project_id)
+                ]
+                for name, region in cloud.regions.items()
+            }
+            for project_id in projects
+        }
+        return state, listed
 
-    found: dict[str, dict[str, dict[str, tuple[int, int]]]] = cloud.call(read())
+    found: tuple[State, Listed] = cloud.call(read())
     return found
+
+
+def recorded_copies(db_url: str, projects: Sequence[str]) -> dict[str, list[copies.Link]]:
+    """The id record of every project's security groups, as the engines read it."""
+    with transaction(db_url) as session:
+        return {p: copies.links(copy_records.in_scope(session, copies.RECORD_KIND, p)) for p in projects}
+
+
+def counted_twice(state: Listed, records: Mapping[str, list[copies.Link]], project_id: str) -> dict[str, int]:
+    """dup of the project's security groups and rules: every copy that exists counts."""
+    return copies.duplicates(records.get(project_id, []), state[project_id], project_id)
 
 
 def grant(per_region: Mapping[str, Mapping[str, tuple[int, int]]], resource: str) -> tuple[float, int]:
@@ -275,8 +326,9 @@ def grant(per_region: Mapping[str, Mapping[str, tuple[int, int]]], resource: str
 class Grants:
     """The invariant checker: samples every region continuously in a thread of its own."""
 
-    def __init__(self, cloud: SimCloud, ledger: Ledger, seed: int) -> None:
+    def __init__(self, cloud: SimCloud, ledger: Ledger, seed: int, db_url: str) -> None:
         self.cloud = cloud
+        self.db_url = db_url
         self.ledger = ledger
         self.seed = seed
         self.samples = 0
@@ -306,22 +358,30 @@ class Grants:
         # The ceilings before and after the read: a round that ended during
         # the read, or a change committed during it, are both allowed for.
         before = self.ledger.ceilings()
-        state = sim_state(self.cloud, sorted({project_id for project_id, _ in before}))
+        projects = sorted({project_id for project_id, _ in before})
+        state, listed = sim_state(self.cloud, projects)
+        # After the regions: a record is written once its copy exists, so every
+        # record an engine counted on is seen, and a newer one's copy is absent.
+        records = recorded_copies(self.db_url, projects)
         after = self.ledger.ceilings()
         self.samples += 1
+        dups = {project_id: counted_twice(listed, records, project_id) for project_id in projects}
         for (project_id, resource), ceiling in before.items():
             ceiling = max(ceiling, after.get((project_id, resource), ceiling))
             total, used = grant(state[project_id], resource)
+            dup = dups[project_id].get(resource, 0)
+            total, used = total - dup, used - dup
             previous = self._previous.get((project_id, resource), math.inf)
             if total > max(ceiling, previous):
                 self.violations.append(
-                    "seed %d: project %s %s: regions grant %s (usage %d) > max(G %d, %s before): %s"
+                    "seed %d: project %s %s: regions grant %s (usage %d, dup %d) > max(G %d, %s before): %s"
                     % (
                         self.seed,
                         project_id,
                         resource,
                         total,
                         used,
+                        dup,
                         ceiling,
                         previous,
                         _by_region(state, project_id, resource),
@@ -356,6 +416,10 @@ class Tenants:
         self._members: dict[tuple[str, str], sdk_connection.Connection] = {}
         self._servers: dict[tuple[str, str], list[int]] = collections.defaultdict(list)  # cores of each
         self._physnets = itertools.count()
+        self._ports = itertools.count(1000)
+        # (region, group id) -> the regions its copy class is in (one set, shared by the class)
+        self._class_of: dict[tuple[str, str], set[str]] = {}
+        self.copies_made = 0
         # Keystone v3 (the simulator speaks nothing else); the SDK types the proxy as v2 or v3.
         self._identity: Any = env.admin("RegionOne").identity
         self._member_role = self._identity.find_role("member", ignore_missing=False)
@@ -369,6 +433,8 @@ class Tenants:
                 self.member(project_id, region).compute.get("/os-server-groups", microversion="2.1")
                 self.member(project_id, region).block_storage.get("/volumes")
                 self.env.admin(region).network.get("/networks")
+                # The tenant looks: neutron makes the default group now, not later past the limit.
+                self.member(project_id, region).network.get("/security-groups")
         return created
 
     def member(self, project_id: str, region: str) -> sdk_connection.Connection:
@@ -383,10 +449,12 @@ class Tenants:
 
     def act(self, project_id: str) -> None:
         region = self.rng.choice(REGIONS)
-        kind = self.rng.choice(("server_group", "network", "port", "volume", "server"))
+        kind = self.rng.choice(("server_group", "network", "port", "volume", "server", *["security_group"] * 3))
         create = self.rng.random() < 0.6
         try:
-            if create:
+            if kind == "security_group" and create and self.rng.random() < 0.6:
+                self._copy_security_group(project_id, region)
+            elif create:
                 getattr(self, "_create_" + kind)(project_id, region)
             else:
                 getattr(self, "_delete_" + kind)(project_id, region)
@@ -418,6 +486,9 @@ class Tenants:
             if kind == "volumes":
                 return list(state.volume.volumes.get(project_id, {}).values())
             networks = state.network
+            if kind == "security_groups":  # as neutron lists them, rules embedded
+                views = Groups(networks, state)
+                return [views.group_view(g, listed=True) for g in networks.of_project(kind, project_id)]
             if kind == "free_networks":  # networks without ports: deletable
                 return [
                     n for n in networks.of_project("networks", project_id) if not networks.network_ports.get(n["id"])
@@ -473,6 +544,75 @@ class Tenants:
         if ports:
             path = "/ports/" + self.rng.choice(ports)["id"]
             self._deleted(self.env.admin(region).network.delete(path, raise_exc=False).status_code)
+
+    def _create_security_group(self, project_id: str, region: str) -> None:
+        """A group of the tenant's, and a rule of its own: a port, or from the group itself."""
+        member = self.member(project_id, region).network
+        resp = member.post("/security-groups", json={"security_group": {"name": "chaos"}}, raise_exc=False)
+        self._count(resp.status_code, 201, 409)
+        if resp.status_code != 201:
+            return
+        group_id = resp.json()["security_group"]["id"]
+        rule: dict[str, Any] = {"security_group_id": group_id, "direction": "ingress", "protocol": "tcp"}
+        if self.rng.random() < 0.5:
+            rule["remote_group_id"] = group_id
+        else:
+            rule["port_range_min"] = rule["port_range_max"] = next(self._ports)
+        resp = member.post("/security-group-rules", json={"security_group_rule": rule}, raise_exc=False)
+        self._count(resp.status_code, 201, 409)
+
+    def _copy_security_group(self, project_id: str, region: str) -> None:
+        """As kingsync's sync copies a group to ``region``, from a region where it or a copy
+        of it is (chains happen), and records the copy once the group is made there."""
+        candidates = [
+            (other, group)
+            for other in REGIONS
+            if other != region
+            for group in self._objects(project_id, other, "security_groups")
+            if group["name"] != "default" and region not in self._class_of.get((other, group["id"]), {other})
+        ]
+        if not candidates:
+            return
+        source_region, source = self.rng.choice(candidates)
+        admin = self.env.admin(region).network
+        body = {"security_group": {"name": source["name"], "project_id": project_id}}
+        resp = admin.post("/security-groups", json=body, raise_exc=False)
+        self._count(resp.status_code, 201, 409)
+        if resp.status_code != 201:
+            return
+        made = resp.json()["security_group"]
+        mapping = {source["id"]: made["id"]}
+        have = {sg_rules.key(rule, remote=mapping.get) for rule in made["security_group_rules"]}
+        complete = True
+        for rule in source["security_group_rules"]:
+            if sg_rules.key(rule, remote=mapping.get) in have:
+                continue
+            remote = mapping[rule["remote_group_id"]] if rule["remote_group_id"] else None
+            body = {"security_group_rule": sg_rules.copy_body(rule, made["id"], remote, project_id)}
+            try:
+                status = admin.post("/security-group-rules", json=body, raise_exc=False).status_code
+            except _UNREACHED:
+                status = 503
+            complete = complete and status == 201
+            self._count(status, 201, 409)
+        klass = self._class_of.setdefault((source_region, source["id"]), {source_region})
+        klass.add(region)
+        self._class_of[(region, made["id"])] = klass
+        key = copy_records.Key(copies.RECORD_KIND, project_id, source_region, source["id"], region)
+        with transaction(self.env.db_url) as session:
+            copy_records.keep(session, key, made["id"], complete, None)
+        self.copies_made += 1
+
+    def _delete_security_group(self, project_id: str, region: str) -> None:
+        """A group that is no copy and has none (deleting a copy is the documented limit)."""
+        alone = [
+            group
+            for group in self._objects(project_id, region, "security_groups")
+            if group["name"] != "default" and (region, group["id"]) not in self._class_of
+        ]
+        if alone:
+            path = "/security-groups/" + self.rng.choice(alone)["id"]
+            self._deleted(self.member(project_id, region).network.delete(path, raise_exc=False).status_code)
 
     def _create_volume(self, project_id: str, region: str) -> None:
         body = {"volume": {"size": self.rng.randint(1, 4), "name": "chaos"}}
@@ -648,17 +788,29 @@ def read_over_api(env: Env, project_id: str) -> dict[str, dict[str, tuple[int, i
     return found
 
 
+def listed_over_api(env: Env, project_id: str) -> dict[str, list[dict[str, Any]]]:
+    """region -> the project's security groups, as the engine lists them."""
+    return {
+        region: env.admin(region).network.get(f"/security-groups?project_id={project_id}").json()["security_groups"]
+        for region in REGIONS
+    }
+
+
 def unconverged(env: Env, ledger: Ledger) -> list[str]:
     """What still differs from the converged state (empty when converged)."""
     with transaction(env.db_url) as session:
         status = regional_state.list_region_status(session)
     problems = ["%s %s unreachable" % key for key, s in status.items() if not s.reachable]
+    records = recorded_copies(env.db_url, ledger.managed())
     for project_id in ledger.managed():
         limits = ledger.current(project_id)
         state = read_over_api(env, project_id)
+        dup = copies.duplicates(records[project_id], listed_over_api(env, project_id), project_id)
         for resource in START:
             g = limits[resource]
             per_region = {region: state[region][resource] for region in REGIONS}
+            # Copies count once: the limits add up to G + dup, usage is the distinct count.
+            g += dup.get(resource, 0)
             used = sum(usage for _, usage in per_region.values())
             if any(limit < usage for limit, usage in per_region.values()):
                 problems.append("%s %s: a limit below usage %s" % (project_id, resource, per_region))
@@ -712,7 +864,7 @@ def test_global_limits_hold_through_outages_restarts_and_limit_changes(
     events: collections.Counter[str] = collections.Counter()
     started = time.monotonic()
     try:
-        with Grants(env.cloud, ledger, seed) as grants:
+        with Grants(env.cloud, ledger, seed, env.db_url) as grants:
             engines.start()
             client.enabled.set()
             rounds = 0
@@ -779,7 +931,7 @@ def test_global_limits_hold_through_outages_restarts_and_limit_changes(
         print(
             "chaos seed %d: %d rounds in %.1f s, %d samples, %d engine rounds by %d engines (%d overlapping), "
             "converged in %.1f s; "
-            "tenants %s; events %s; %d answers lost"
+            "tenants %s (%d copies of security groups); events %s; %d answers lost"
             % (
                 seed,
                 rounds,
@@ -790,11 +942,13 @@ def test_global_limits_hold_through_outages_restarts_and_limit_changes(
                 ledger.overlaps,
                 converge_s,
                 dataclasses.asdict(tenants.tally),
+                tenants.copies_made,
                 dict(events),
                 client.lost,
             )
         )
         assert tenants.tally.created > 0 and tenants.tally.refused > 0
+        assert tenants.copies_made > 0
         assert grants.samples > 100
     finally:
         engines.stop_all()
@@ -813,6 +967,9 @@ class LoseNext:
 
     def read(self, region: str, service: str, project_id: str) -> ServiceQuota:
         return self._client.read(region, service, project_id)
+
+    def groups(self, region: str, project_id: str) -> Sequence[Group]:
+        return self._client.groups(region, project_id)
 
     def write(self, region: str, service: str, project_id: str, limits: Mapping[str, int]) -> Mapping[str, int]:
         answer = self._client.write(region, service, project_id, limits)

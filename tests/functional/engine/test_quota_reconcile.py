@@ -11,11 +11,13 @@ import pytest
 
 from kingsync import regions
 from kingsync.conf import CONF
+from kingsync.db import copies as copy_records
 from kingsync.db.quota import audit, projects
 from kingsync.db.quota import limits as global_limits
 from kingsync.db.quota import regional as regional_state
 from kingsync.db.session import transaction
-from kingsync.quota import reconcile, regional
+from kingsync.quota import reconcile, regional, views
+from kingsync.sync import sg_rules
 from tests.functional.engine.conftest import EngineFactory, Env, wait_until
 
 ADMIN = audit.Actor("admin-user", "admin", "req-test")
@@ -157,9 +159,17 @@ def test_running_engine_reconciles_when_asked(fresh_env: Env, engine: EngineFact
         wait_until(lambda: sum(nova_limits(env, project, "cores").values()) == 12, 10, "limits not split")
         set_limits(env, project, cores=6)
         wait_until(lambda: nova_limits(env, project, "cores") == dict.fromkeys(REGIONS, 2), 10, "not lowered")
+        # The round that lowered them ends after its last write: it records, then releases.
+        wait_until(lambda: released(env, project), 10, "the round not released")
     with transaction(env.db_url) as session:
         state = projects.get_project_state(session, project)
     assert state is not None and state.last_status == reconcile.OK and state.lease_owner is None
+
+
+def released(env: Env, project_id: str) -> bool:
+    with transaction(env.db_url) as session:
+        state = projects.get_project_state(session, project_id)
+    return state is not None and state.lease_owner is None
 
 
 def test_an_engine_that_lost_its_claim_writes_nothing(fresh_env: Env, worker: reconcile.Reconciler) -> None:
@@ -172,3 +182,124 @@ def test_an_engine_that_lost_its_claim_writes_nothing(fresh_env: Env, worker: re
     writes = sum(n for region in env.control.stats().values() for key, n in region.items() if "PUT" in key)
     assert writes == 0
     assert nova_limits(env, project, "cores") == dict.fromkeys(REGIONS, 20)
+
+
+# -- security groups: split, with kingsync's copies counted once ---------------------------------------
+
+
+def neutron_limits(env: Env, project_id: str, key: str) -> dict[str, int]:
+    return {region: env.admin(region).network.get(f"/quotas/{project_id}").json()["quota"][key] for region in REGIONS}
+
+
+def create_group(env: Env, region: str, name: str) -> int:
+    """The tenant makes a group; neutron's answer (201, or 409 over quota)."""
+    body = {"security_group": {"name": name}}
+    return int(env.member(region).network.post("/security-groups", json=body, raise_exc=False).status_code)
+
+
+def copy_group(env: Env, project_id: str, source: dict[str, Any], region: str) -> str:
+    """What kingsync's sync does, by hand: the group in ``region`` with the source's rules
+    (neutron adds its egress rules itself), a rule referring to the source referring to
+    the copy, made by the admin for the project."""
+    admin = env.admin(region).network
+    body = {"security_group": {"name": source["name"], "project_id": project_id}}
+    made = admin.post("/security-groups", json=body).json()["security_group"]
+    mapping = {source["id"]: made["id"]}
+    have = {sg_rules.key(rule, remote=mapping.get) for rule in made["security_group_rules"]}
+    for rule in source["security_group_rules"]:
+        if sg_rules.key(rule, remote=mapping.get) not in have:
+            remote = mapping[rule["remote_group_id"]] if rule["remote_group_id"] else None
+            body = {"security_group_rule": sg_rules.copy_body(rule, made["id"], remote, project_id)}
+            admin.post("/security-group-rules", json=body)
+    return str(made["id"])
+
+
+def record_copy(env: Env, project_id: str, source_region: str, source_id: str, region: str, target_id: str) -> None:
+    key = copy_records.Key("security_group", project_id, source_region, source_id, region)
+    with transaction(env.db_url) as session:
+        copy_records.keep(session, key, target_id, True, None)
+
+
+def groups_of(env: Env, project_id: str, region: str) -> list[dict[str, Any]]:
+    found = env.admin(region).network.get(f"/security-groups?project_id={project_id}").json()["security_groups"]
+    return list(found)
+
+
+def test_security_groups_made_separately_in_each_region_are_split(fresh_env: Env, worker: reconcile.Reconciler) -> None:
+    env = fresh_env
+    project = env.demo_project_id
+    for region in REGIONS:  # the tenant looks: neutron makes its default group in each region
+        env.member(region).network.get("/security-groups")
+    set_limits(env, project, security_group=5)
+    worker.reconcile(project)
+    # Three different default groups of 5: 2 of headroom, RegionOne and RegionThree first by name.
+    assert neutron_limits(env, project, "security_group") == {"RegionOne": 2, "RegionThree": 2, "RegionTwo": 1}
+    # No copies on record: one neutron read per region, no listing.
+    env.control.reset_stats()
+    worker.reconcile(project)
+    gets = {region: stats.get("network GET", 0) for region, stats in env.control.stats().items()}
+    assert gets == dict.fromkeys(REGIONS, 1)
+
+    made = [create_group(env, region, "app") for region in ("RegionOne", "RegionOne", "RegionTwo", "RegionThree")]
+    assert made == [201, 409, 409, 201]
+    # Five distinct groups: a sixth cannot be made anywhere.
+    assert [create_group(env, region, "sixth") for region in REGIONS] == [409, 409, 409]
+    assert views.total_usage(env.db_url, project, reader=worker)["security_group"] == 5
+    worker.reconcile(project)
+    assert sum(neutron_limits(env, project, "security_group").values()) == 5
+
+
+def test_copies_on_record_count_once(fresh_env: Env, worker: reconcile.Reconciler) -> None:
+    env = fresh_env
+    project = env.demo_project_id
+    # A group of the tenant's in RegionOne, allowing ssh from the group itself,
+    # copied to the other two regions; the default groups merged (and recorded).
+    body = {"security_group": {"name": "web"}}
+    web = env.member("RegionOne").network.post("/security-groups", json=body).json()["security_group"]
+    rule = {"direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}
+    rule_body = {"security_group_rule": {**rule, "security_group_id": web["id"], "remote_group_id": web["id"]}}
+    env.member("RegionOne").network.post("/security-group-rules", json=rule_body)
+    defaults = {}
+    for region in REGIONS:
+        (found,) = env.member(region).network.get("/security-groups?name=default").json()["security_groups"]
+        defaults[region] = found["id"]
+    (web,) = [g for g in groups_of(env, project, "RegionOne") if g["name"] == "web"]
+    for region in ("RegionTwo", "RegionThree"):
+        copy = copy_group(env, project, web, region)
+        record_copy(env, project, "RegionOne", web["id"], region, copy)
+        record_copy(env, project, "RegionOne", defaults["RegionOne"], region, defaults[region])
+
+    set_limits(env, project, security_group=5, security_group_rule=30)
+    worker.reconcile(project)
+
+    # Each region holds 2 groups (6 in all) and 7 rules (21), but there are 2
+    # distinct groups and 7 distinct rules: 3 groups and 23 rules of headroom.
+    groups = neutron_limits(env, project, "security_group")
+    rules = neutron_limits(env, project, "security_group_rule")
+    assert groups == dict.fromkeys(REGIONS, 2 + 1)
+    assert sum(groups.values()) - 4 == 5
+    assert sum(rules.values()) - 14 == 30
+    assert rules == {"RegionOne": 7 + 8, "RegionThree": 7 + 8, "RegionTwo": 7 + 7}
+    # One listing of the groups per region the copies are in, besides the quota read.
+    env.control.reset_stats()
+    assert worker.reconcile(project).changes == 0
+    gets = {region: stats.get("network GET", 0) for region, stats in env.control.stats().items()}
+    assert gets == dict.fromkeys(REGIONS, 2)
+    usage = views.total_usage(env.db_url, project, reader=worker)
+    assert (usage["security_group"], usage["security_group_rule"]) == (2, 7)
+
+    # G minus the distinct groups: three more, one in each region, and no fourth.
+    assert [create_group(env, region, "more") for region in REGIONS] == [201, 201, 201]
+    assert [create_group(env, region, "fourth") for region in REGIONS] == [409, 409, 409]
+    assert views.total_usage(env.db_url, project, reader=worker)["security_group"] == 5
+
+    # The known limit (doc/quotas.md): a copy deleted by hand frees a slot in its region
+    # that counted once, so until the next round the project may hold one group more than G.
+    (copy,) = [g for g in groups_of(env, project, "RegionThree") if g["name"] == "web"]
+    env.member("RegionThree").network.delete(f"/security-groups/{copy['id']}")
+    assert [create_group(env, region, "after") for region in REGIONS] == [409, 201, 409]
+    assert create_group(env, "RegionThree", "again") == 409
+    assert views.total_usage(env.db_url, project, reader=worker)["security_group"] == 6
+    # The next round holds every region at its usage until the project is within G again.
+    assert worker.reconcile(project).status == reconcile.OVERSPENT
+    assert neutron_limits(env, project, "security_group") == {"RegionOne": 3, "RegionThree": 3, "RegionTwo": 3}

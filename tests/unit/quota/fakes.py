@@ -18,10 +18,17 @@ runs before every call: a tenant creating and deleting things between two
 PUTs of a rebalance.
 
 After every write that stored something the fake checks, on the true state,
-the global-quota invariant for each split resource with a finite global
-limit in ``budgets``: a write may raise sum(max(L, u)) over the regions only
-up to max(G, sum(u)). Tenants cannot raise that sum (usage grows only up to
-the limit), so a project within G stays within G at every instant.
+the global-quota invariant for each split or copyable resource with a finite
+global limit in ``budgets``: a write may raise sum(max(L, u)) - dup over the
+regions only up to max(G, sum(u) - dup), where dup (``dups``) is what the
+regions count more than once: kingsync's copies of a security group
+(kingsync.quota.copies). Tenants cannot raise that sum (usage grows only up
+to the limit, and never below ``floors``: the copies stay), so a project
+within G stays within G at every instant.
+
+``security_groups`` holds the groups each region lists (``groups``, the
+third call of the QuotaClient protocol); the fake keeps them apart from the
+usage numbers, which the test sets to match.
 """
 
 from __future__ import annotations
@@ -29,20 +36,20 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from kingsync.quota import resources
-from kingsync.quota.model import RegionError, ServiceQuota, above
+from kingsync.quota.model import Group, RegionError, ServiceQuota, above
 from kingsync.quota.resources import UNLIMITED
 
 
 class InvariantBroken(AssertionError):
-    """A write let the regions together grant more than the global limit."""
+    """A write let the regions together grant more than the global limit (copies counted once)."""
 
 
 @dataclasses.dataclass
 class Call:
-    kind: str  # "read" or "write"
+    kind: str  # "read", "write" or "groups"
     region: str
     service: str
     project_id: str
@@ -54,7 +61,7 @@ class Call:
 
 @dataclasses.dataclass(frozen=True)
 class Sum:
-    """sum(max(L, u)) and sum(u) of one resource right after a write."""
+    """sum(max(L, u)) - dup and sum(u) - dup of one resource right after a write."""
 
     project_id: str
     resource: str
@@ -69,6 +76,9 @@ class FakeRegions:
         self.usage: dict[tuple[str, str], dict[str, int]] = {}
         self.own: set[tuple[str, str, str]] = set()  # (project, region, key) with a project row (cinder)
         self.budgets: dict[tuple[str, str], int] = {}  # (project, resource) -> G, for the invariant
+        self.dups: dict[tuple[str, str], int] = {}  # (project, resource) -> counted more than once
+        self.floors: dict[tuple[str, str, str], int] = {}  # (project, region, key) -> usage the tenant keeps
+        self.security_groups: dict[tuple[str, str], list[dict[str, object]]] = {}  # (project, region) -> listed
         self.down: set[str] = set()
         self.noop: set[tuple[str, str]] = set()  # (region, service)
         self.lost: set[str] = set()
@@ -94,8 +104,11 @@ class FakeRegions:
     def regions(self, project_id: str) -> list[str]:
         return sorted(region for project, region in self.limits if project == project_id)
 
+    def floor(self, project_id: str, region: str, key: str) -> int:
+        return self.floors.get((project_id, region, key), 0)
+
     def held(self, project_id: str, resource: str) -> tuple[float, int]:
-        """sum(max(L, u)) and sum(u) over the regions that have the key."""
+        """sum(max(L, u)) and sum(u) over the regions that have the key (copies counted in each)."""
         held: float = 0
         usage = 0
         for region in self.regions(project_id):
@@ -150,6 +163,11 @@ class FakeRegions:
             raise RegionError(region, service, "timed out after the request was sent")
         return self._service_limits(project_id, region, service)
 
+    def groups(self, region: str, project_id: str) -> Sequence[Group]:
+        call = self._start("groups", region, resources.NEUTRON, project_id, {})
+        self._fault(call)
+        return [dict(group) for group in self.security_groups.get((project_id, region), [])]
+
     # Inside.
 
     def _start(self, kind: str, region: str, service: str, project_id: str, body: dict[str, int]) -> Call:
@@ -187,18 +205,20 @@ class FakeRegions:
         return [
             resource
             for (project, resource), budget in self.budgets.items()
-            if project == project_id and budget != UNLIMITED and resources.managed_kind(resource) == resources.SPLIT
+            if project == project_id and budget != UNLIMITED and resources.is_divided(resource)
         ]
 
     def _check(self, project_id: str, before: Mapping[str, tuple[float, int]]) -> None:
         for resource in self._watched(project_id):
             budget = self.budgets[(project_id, resource)]
+            dup = self.dups.get((project_id, resource), 0)
             held, usage = self.held(project_id, resource)
+            held, usage = held - dup, usage - dup
             self.sums.append(Sum(project_id, resource, held, usage, budget))
-            if held > max(budget, usage) and held > before[resource][0]:
+            if held > max(budget, usage) and held > before[resource][0] - dup:
                 raise InvariantBroken(
                     "%s %s: regions may hold %s, global limit %d, usage %d (before this write %s)"
-                    % (project_id, resource, held, budget, usage, before[resource][0])
+                    % (project_id, resource, held, budget, usage, before[resource][0] - dup)
                 )
 
 
@@ -207,7 +227,7 @@ class RandomTenant:
 
     Usage grows only up to the region's current limit (that is what the
     region enforces; it cannot grow at all in a region already above it)
-    and shrinks down to 0.
+    and shrinks down to the region's floor (0, or the copies it holds).
     """
 
     def __init__(self, rng: random.Random, project_id: str, rate: float = 0.5) -> None:
@@ -229,7 +249,7 @@ class RandomTenant:
         limit = fake.limit_of(self.project_id, region, key)
         used = fake.usage_of(self.project_id, region, key)
         ceiling = used + 10 if limit == UNLIMITED else max(limit, used)
-        fake.usage[(self.project_id, region)][key] = self.rng.randint(0, ceiling)
+        fake.usage[(self.project_id, region)][key] = self.rng.randint(fake.floor(self.project_id, region, key), ceiling)
 
 
 def within_budget(limits: Mapping[str, int], usage: Mapping[str, int], budget: int) -> dict[str, int]:

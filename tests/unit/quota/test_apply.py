@@ -19,8 +19,8 @@ from tests.unit.quota.fakes import Call, FakeRegions, RandomTenant, within_budge
 
 PROJECT = "6d0b2f4c"
 REGIONS = ("RegionFour", "RegionOne", "RegionThree", "RegionTwo")
-SPLIT = ("cores", "instances", "port", "volumes", "gigabytes")
-NOT_SPLIT = ("metadata_items", "security_group")  # copied, synced
+SPLIT = ("cores", "instances", "port", "volumes", "gigabytes", "security_group")  # split, copyable (no copies)
+NOT_SPLIT = ("metadata_items", "key_pairs")  # copied
 PROPERTY = settings(max_examples=200, deadline=None)
 
 
@@ -551,12 +551,26 @@ def test_unlimited_and_copied_limits_are_written_without_a_budget() -> None:
     assert result.failures == []
 
 
-def test_a_synced_limit_below_a_region_usage_stops_at_that_usage() -> None:
-    fake = three_regions("security_group", {"RegionOne": 10, "RegionTwo": 10}, {"RegionOne": 7, "RegionTwo": 1})
-    views = {"security_group": views_of(fake, "security_group")}
-    result = apply_plans(PROJECT, plan_project({"security_group": 5}, views, Policy()), views, fake)
-    assert fake.limit_of(PROJECT, "RegionOne", "security_group") == 7
-    assert fake.limit_of(PROJECT, "RegionTwo", "security_group") == 5
+def test_a_copied_limit_below_a_region_usage_stops_at_that_usage() -> None:
+    fake = three_regions("key_pairs", {"RegionOne": 10, "RegionTwo": 10}, {"RegionOne": 7, "RegionTwo": 1})
+    views = {"key_pairs": views_of(fake, "key_pairs")}
+    result = apply_plans(PROJECT, plan_project({"key_pairs": 5}, views, Policy()), views, fake)
+    assert fake.limit_of(PROJECT, "RegionOne", "key_pairs") == 7
+    assert fake.limit_of(PROJECT, "RegionTwo", "key_pairs") == 5
+    assert result.failures == []
+
+
+def test_security_groups_made_separately_in_each_region_are_split() -> None:
+    # No copies on record: three groups in three regions are three groups of G = 5.
+    fake = three_regions(
+        "security_group", {"RegionOne": 10, "RegionTwo": 10, "RegionThree": 10}, dict.fromkeys(REGIONS[1:], 1)
+    )
+    result = apply_one(fake, "security_group", 5, views_of(fake, "security_group"))
+    assert {r: fake.limit_of(PROJECT, r, "security_group") for r in REGIONS[1:]} == {
+        "RegionOne": 2,
+        "RegionThree": 2,
+        "RegionTwo": 1,
+    }
     assert result.failures == []
 
 

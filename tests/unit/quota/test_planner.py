@@ -336,9 +336,10 @@ def test_an_unreachable_region_never_confirmed_freezes_the_others() -> None:
 def test_plan_project_splits_copies_and_leaves_the_rest_to_the_regions() -> None:
     regions = [RegionView("RegionOne", usage=1, limit=5), RegionView("RegionTwo", usage=2, limit=5, reachable=False)]
     views = {resource: regions for resource in ("cores", "key_pairs", "security_group", "floating_ips", "ram")}
-    plans = plan_project({"cores": 10, "key_pairs": 7, "security_group": 4, "floating_ips": 3}, views, Policy())
+    plans = plan_project({"cores": 10, "key_pairs": 7, "security_group": 12, "floating_ips": 3}, views, Policy())
     assert plans == {
         "cores": ResourcePlan("cores", 10, {"RegionOne": 5}),
         "key_pairs": ResourcePlan("key_pairs", None, {"RegionOne": 7}),
-        "security_group": ResourcePlan("security_group", None, {"RegionOne": 4}),
+        # Copyable: split like cores (the caller adds the copies counted once to G).
+        "security_group": ResourcePlan("security_group", 12, {"RegionOne": 7}),
     }
