@@ -127,7 +127,8 @@ class LeasedLoop(Generic[Unit]):
         self._deadline = time.monotonic() + timeout
         self._stopping.set()
         self._wakeup.set()
-        self._thread.join(timeout + self.poll_interval + 5)
+        if self._thread.is_alive():  # not when stopped before it started (SIGTERM while starting)
+            self._thread.join(timeout + self.poll_interval + 5)
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             left = list(self._running)

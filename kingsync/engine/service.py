@@ -108,6 +108,7 @@ class EngineService(service.Service):  # type: ignore[misc]
             all_tasks.append(_discovery(connect, region_names, quota.discover_interval, db_url))
         self.periodic = periodic.Periodic(all_tasks, engine.periodic_jitter)
         self._rpc_server: messaging.MessageHandlingServer | None = None
+        self._serving = threading.Event()  # the RPC server's start has returned
         self._stopped = threading.Event()
 
     def start(self) -> None:
@@ -122,15 +123,22 @@ class EngineService(service.Service):  # type: ignore[misc]
             [EngineEndpoint(self._wake_sync, self.quota.wake)], socket.gethostname(), transport=self._transport
         )
         self._rpc_server.start()
+        self._serving.set()
         LOG.info("Engine %s started", self.engine_id)
 
     def stop(self, graceful: bool = True) -> None:
         if self._stopped.is_set():
             return
         LOG.info("Engine %s stopping; running items get up to %.0f s", self.engine_id, self.stop_timeout)
-        if self._rpc_server is not None:
+        if self._serving.is_set():
+            assert self._rpc_server is not None
             self._rpc_server.stop()
             self._rpc_server.wait()
+        elif self._rpc_server is not None:
+            # SIGTERM's handler runs in the main thread, which may be inside
+            # start() this very moment: oslo.messaging's stop() would wait for
+            # that start to end, and it cannot. The process exits after stop().
+            LOG.info("Engine %s stopped while starting: its RPC server never served", self.engine_id)
         self.periodic.stop()
         self.quota.stop(0.0)
         timeout = self.stop_timeout if graceful else 0.0
