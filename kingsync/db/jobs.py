@@ -67,24 +67,7 @@ class Job:
 
 
 def _item(row: SyncItem) -> Item:
-    return Item(
-        row.id,
-        row.job_id,
-        row.resource_type,
-        row.resource,
-        row.source_region,
-        row.target_region,
-        row.force,
-        row.status,
-        row.result,
-        row.error,
-        row.target_id,
-        row.attempts,
-        row.created_at,
-        row.updated_at,
-        row.started_at,
-        row.finished_at,
-    )
+    return Item(**{field.name: getattr(row, field.name) for field in dataclasses.fields(Item)})
 
 
 def _job(row: SyncJob, with_items: bool = False) -> Job:

@@ -3,7 +3,6 @@ keeps on record, and the half-made copies and races it must survive."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import types
 import urllib.parse
@@ -14,11 +13,11 @@ import pytest
 import requests
 from keystoneauth1 import exceptions as ks_exceptions
 
-from kingsync.db import jobs
 from kingsync.db.models import CONFLICT, CREATED, ERROR, FAILURE, REPLACED, SUCCESS, UNCHANGED, UPDATED
 from kingsync.regions import rest
 from kingsync.sync import errors, flavor, flavor_plan
 from kingsync.sync.task import Outcome, Task
+from tests.unit.sync import items
 from tests.unit.sync.record import MemoryRecord
 
 BAD_SPEC = "Validation failed; 'bogus' is not one of: dedicated, shared, mixed."
@@ -216,25 +215,7 @@ def _source(clouds: dict[str, FakeConnection]) -> flavor_plan.Flavor:
 def _run(
     clouds: dict[str, FakeConnection], force: bool = False, record: MemoryRecord | None = None, resource: str = "42"
 ) -> Outcome:
-    now = datetime.datetime(2026, 1, 1)
-    item = jobs.Item(
-        "i",
-        "j",
-        "flavor",
-        resource,
-        "RegionOne",
-        "RegionTwo",
-        force,
-        "IN_PROGRESS",
-        None,
-        None,
-        None,
-        0,
-        now,
-        None,
-        now,
-        None,
-    )
+    item = items.item("flavor", resource, force)
     task = Task(item, "p-admin", "u-admin", clouds.__getitem__, record or MemoryRecord())  # type: ignore[arg-type]
     return flavor.sync(task)
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
 import types
 from typing import Any
 
 import pytest
 from openstack import exceptions as sdk_exceptions
 
-from kingsync.db import jobs
 from kingsync.db.models import CONFLICT, CREATED, ERROR, FAILURE, SUCCESS, UNCHANGED
 from kingsync.sync import keypair
 from kingsync.sync.task import Outcome, Task
+from tests.unit.sync import items
 from tests.unit.sync.record import MemoryRecord
 
 USER = "u-1"
@@ -62,25 +61,7 @@ def clouds() -> dict[str, FakeConnection]:
 
 
 def _run(clouds: dict[str, FakeConnection], force: bool = False, record: MemoryRecord | None = None) -> Outcome:
-    now = datetime.datetime(2026, 1, 1)
-    item = jobs.Item(
-        "i",
-        "j",
-        "keypair",
-        "k",
-        "RegionOne",
-        "RegionTwo",
-        force,
-        "IN_PROGRESS",
-        None,
-        None,
-        None,
-        0,
-        now,
-        None,
-        now,
-        None,
-    )
+    item = items.item("keypair", "k", force)
     task = Task(item, "p-1", USER, clouds.__getitem__, record or MemoryRecord())  # type: ignore[arg-type]
     return keypair.sync(task)
 

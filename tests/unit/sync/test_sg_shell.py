@@ -4,7 +4,6 @@ order of its writes, the id record, and what it does when neutron says no."""
 from __future__ import annotations
 
 import contextlib
-import datetime
 import itertools
 import json
 import re
@@ -17,10 +16,10 @@ import pytest
 from keystoneauth1 import exceptions as ks_exceptions
 
 from kingsync.context import RequestContext
-from kingsync.db import jobs
 from kingsync.db.models import CONFLICT, CREATED, ERROR, FAILURE, SUCCESS, UNCHANGED, UPDATED
 from kingsync.sync import errors, security_group, sg_rules
 from kingsync.sync.task import Outcome, Task
+from tests.unit.sync import items
 from tests.unit.sync.record import MemoryRecord
 
 PROJECT = "p-1"
@@ -229,11 +228,7 @@ def neutron(clouds: dict[str, Connection], region: str) -> FakeNeutron:
 def _run(
     clouds: dict[str, Connection], resource: str, force: bool = False, record: MemoryRecord | None = None
 ) -> Outcome:
-    now = datetime.datetime(2026, 1, 1)
-    item = jobs.Item(
-        "i", "j", "security_group", resource, "RegionOne", "RegionTwo", force, "IN_PROGRESS",
-        None, None, None, 1, now, None, now, None,
-    )  # fmt: skip
+    item = items.item("security_group", resource, force)
     task = Task(item, PROJECT, "u-1", clouds.__getitem__, record or MemoryRecord())  # type: ignore[arg-type]
     return security_group.sync(task)
 
@@ -478,11 +473,7 @@ def test_the_target_is_read_and_written_while_holding_the_projects_regional_lock
         yield
         outside.append(len(two.calls))
 
-    now = datetime.datetime(2026, 1, 1)
-    item = jobs.Item(
-        "i", "j", "security_group", "web", "RegionOne", "RegionTwo", False, "IN_PROGRESS",
-        None, None, None, 1, now, None, now, None,
-    )  # fmt: skip
+    item = items.item("security_group", "web", False)
     task = Task(item, PROJECT, "u-1", clouds.__getitem__, MemoryRecord(), exclusive)  # type: ignore[arg-type]
     assert security_group.sync(task).result == CREATED
     assert held == ["security_group/%s/RegionTwo" % PROJECT]
