@@ -46,7 +46,9 @@ from kingsync.db.quota import regional as regional_state
 from kingsync.db.quota import settings as project_settings
 from kingsync.db.session import transaction
 from kingsync.quota import apply, copies, planner, resources
+from kingsync.quota.clients import BoundedRegions, LeaseGuard
 from kingsync.quota.model import EVEN, Group, Policy, RegionError, RegionView, ResourcePlan, ServiceQuota
+from kingsync.quota.usage import nearness
 
 LOG = logging.getLogger(__name__)
 
@@ -63,75 +65,6 @@ OVERSPENT = "overspent"
 STATUS_REFRESH = 30.0
 
 Snapshot = dict[tuple[str, str], "ServiceQuota | RegionError"]
-
-
-class LeaseLost(Exception):
-    """Another engine took the project over while this one was reading."""
-
-
-class BoundedRegions:
-    """A QuotaClient that lets at most ``per_region`` calls reach one region at once.
-
-    Shared by every project an engine reconciles, so the bound is per engine
-    and region, whatever the number of projects in flight.
-    """
-
-    def __init__(self, client: apply.QuotaClient, per_region: int) -> None:
-        self._client = client
-        self._per_region = per_region
-        self._lock = threading.Lock()
-        self._gates: dict[str, threading.BoundedSemaphore] = {}
-
-    def _gate(self, region: str) -> threading.BoundedSemaphore:
-        with self._lock:
-            gate = self._gates.get(region)
-            if gate is None:
-                gate = self._gates[region] = threading.BoundedSemaphore(self._per_region)
-            return gate
-
-    def read(self, region: str, service: str, project_id: str) -> ServiceQuota:
-        with self._gate(region):
-            return self._client.read(region, service, project_id)
-
-    def write(self, region: str, service: str, project_id: str, limits: Mapping[str, int]) -> Mapping[str, int]:
-        with self._gate(region):
-            return self._client.write(region, service, project_id, limits)
-
-    def groups(self, region: str, project_id: str) -> Sequence[Group]:
-        with self._gate(region):
-            return self._client.groups(region, project_id)
-
-
-class LeaseGuard:
-    """Re-asserts the engine's claim on the project before a write, when the
-    last check is more than ``every`` seconds old (always before the first).
-
-    A round against slow regions can outlast a lease; the engine that took
-    the project over must then be the only one writing. Stopping between two
-    writes is safe: decreases come first, and an increase not made only
-    leaves headroom unused until the next round.
-    """
-
-    def __init__(self, client: apply.QuotaClient, project_id: str, renew: Callable[[], bool], every: float) -> None:
-        self._client = client
-        self._project_id = project_id
-        self._renew = renew
-        self._every = every
-        self._checked: float | None = None
-
-    def read(self, region: str, service: str, project_id: str) -> ServiceQuota:
-        return self._client.read(region, service, project_id)
-
-    def write(self, region: str, service: str, project_id: str, limits: Mapping[str, int]) -> Mapping[str, int]:
-        now = time.monotonic()
-        if self._checked is None or now - self._checked >= self._every:
-            if not self._renew():
-                raise LeaseLost(self._project_id)
-            self._checked = now
-        return self._client.write(region, service, project_id, limits)
-
-    def groups(self, region: str, project_id: str) -> Sequence[Group]:
-        return self._client.groups(region, project_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,21 +324,6 @@ class Reconciler:
         return base * (1.0 + random.uniform(-s.poll_jitter, s.poll_jitter))
 
 
-def nearness(
-    limits: Mapping[str, int], views: Mapping[str, Sequence[RegionView]], dup: Mapping[str, int] | None = None
-) -> float:
-    """The smallest share of headroom left over the project's finite split and
-    copyable limits (1.0: none is used); copies counted once."""
-    smallest = 1.0
-    for resource, region_views in views.items():
-        limit = limits.get(resource)
-        if limit is None or limit <= 0 or not resources.is_divided(resource):
-            continue
-        used = copies.distinct(sum(view.usage for view in region_views), resource, dup or {})
-        smallest = min(smallest, max(0.0, (limit - used) / limit))
-    return smallest
-
-
 def build_views(
     project_id: str, state: State, regions: Sequence[str], snap: Snapshot
 ) -> tuple[dict[str, list[RegionView]], list[audit.AuditEntry]]:
@@ -452,19 +370,3 @@ def build_views(
         if limit is not None and resource not in views:
             views[resource] = []
     return dict(views), drift
-
-
-def aggregate_usage(views: Mapping[str, Sequence[RegionView]], dup: Mapping[str, int] | None = None) -> dict[str, int]:
-    """Usage across regions: the sum for split resources, the sum minus the
-    copies counted more than once (``dup``) for copyable ones, the largest
-    region's for copied ones."""
-    total: dict[str, int] = {}
-    for resource, region_views in views.items():
-        usages = [view.usage for view in region_views]
-        if not usages:
-            total[resource] = 0
-        elif resources.is_divided(resource):
-            total[resource] = copies.distinct(sum(usages), resource, dup or {})
-        else:
-            total[resource] = max(usages)
-    return total

@@ -26,7 +26,7 @@ from kingsync.db import clock
 from kingsync.db.quota import projects
 from kingsync.db.session import transaction
 from kingsync.engine.loop import Lease, LeasedLoop
-from kingsync.quota import reconcile
+from kingsync.quota import clients, reconcile
 
 LOG = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class QuotaLoop:
                 status,
                 outcome.changes,
             )
-        except reconcile.LeaseLost:
+        except clients.LeaseLost:
             LOG.info("Project %s: taken over by another engine while being read; nothing written", project_id)
             return None
         except Exception as exc:

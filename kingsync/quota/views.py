@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from kingsync import regions
 from kingsync.conf import CONF
-from kingsync.quota import copies, planner, reconcile, regional
+from kingsync.quota import copies, planner, reconcile, regional, usage
 from kingsync.quota.model import RegionError
 from kingsync.quota.resources import UNLIMITED
 
@@ -80,8 +80,8 @@ def total_usage(db_url: str | None, project_id: str, reader: reconcile.Reconcile
     names = reader.region_names()
     snap = reader.snapshot(project_id, names)
     views, _drift = reconcile.build_views(project_id, state, names, snap)
-    usage = reconcile.aggregate_usage(views, reader.count_copies(project_id, state, snap))
-    return {name: usage.get(name, 0) for name in state.limits}
+    total = usage.aggregate_usage(views, reader.count_copies(project_id, state, snap))
+    return {name: total.get(name, 0) for name in state.limits}
 
 
 def dry_run(

@@ -5,7 +5,9 @@
 - task.py: what a kind's sync is given (a task) and gives back (an outcome)
 - record.py: the id record as one item sees it (which source became which target)
 - errors.py: what a source check raises, and RetryLater
-- keypair.py, flavor.py, security_group.py: one module per kind, each a pure
-  decision and a thin I/O shell (security groups also sg_rules.py: rules as
-  neutron compares them)
+- exclusive.py: a lock one item holds across every engine
+- keypair.py, flavor.py, security_group.py: one module per kind, each a thin
+  I/O shell around a pure decision (flavor_plan.py; sg_plan.py and
+  sg_rules.py, rules as neutron compares them); nova_flavors.py is nova's
+  flavor API as the flavor kind calls it
 """

@@ -16,7 +16,7 @@ from kingsync.db.quota import audit, projects
 from kingsync.db.quota import limits as global_limits
 from kingsync.db.quota import regional as regional_state
 from kingsync.db.session import transaction
-from kingsync.quota import reconcile, regional, views
+from kingsync.quota import clients, reconcile, regional, views
 from kingsync.sync import sg_rules
 from tests.functional.engine.conftest import EngineFactory, Env, wait_until
 
@@ -177,7 +177,7 @@ def test_an_engine_that_lost_its_claim_writes_nothing(fresh_env: Env, worker: re
     project = env.demo_project_id
     set_limits(env, project, cores=30)
     env.control.reset_stats()
-    with pytest.raises(reconcile.LeaseLost):
+    with pytest.raises(clients.LeaseLost):
         worker.reconcile(project, renew=lambda: False)
     writes = sum(n for region in env.control.stats().values() for key, n in region.items() if "PUT" in key)
     assert writes == 0

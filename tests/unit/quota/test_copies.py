@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kingsync.quota import copies, reconcile
+from kingsync.quota import copies, usage
 from kingsync.quota.model import RegionView
 from kingsync.quota.resources import UNLIMITED
 from tests.unit.quota.copygroups import PROJECT, SHARED, Groups, group, rule, security_groups
@@ -165,13 +165,13 @@ def test_usage_over_regions_counts_copies_once() -> None:
         "cores": [RegionView("RegionOne", 3, 10), RegionView("RegionTwo", 4, 10)],
     }
     dup = {copies.GROUPS: 4, copies.RULES: 12}
-    assert reconcile.aggregate_usage(views, dup) == {
+    assert usage.aggregate_usage(views, dup) == {
         "security_group": 12,
         "security_group_rule": 20,
         "key_pairs": 4,
         "cores": 7,
     }
-    assert reconcile.aggregate_usage(views)["security_group"] == 16
+    assert usage.aggregate_usage(views)["security_group"] == 16
     # 5 of 12 distinct groups left, not 0 of 16.
-    assert reconcile.nearness({"security_group": 12}, {"security_group": views["security_group"]}, dup) == 0.0
-    assert reconcile.nearness({"security_group": 16}, {"security_group": views["security_group"]}, dup) == 0.25
+    assert usage.nearness({"security_group": 12}, {"security_group": views["security_group"]}, dup) == 0.0
+    assert usage.nearness({"security_group": 16}, {"security_group": views["security_group"]}, dup) == 0.25
