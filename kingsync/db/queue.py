@@ -162,7 +162,7 @@ class Queue:
         """End this engine's lease, the row due again at ``due`` (or earlier, if
         asked for meanwhile), writing ``values`` too; False (nothing written)
         if the row was no longer ours."""
-        extra = [(getattr(self.model, name), value) for name, value in (values or {}).items()]
+        extra = list(_columns(self, values).items())
         result = session.execute(
             update(self.model)
             .where(self._mine(key, engine_id))

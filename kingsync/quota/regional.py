@@ -211,21 +211,9 @@ class OpenStackQuotas:
     def _call(self, region: str, service: str, api: _Api, method: str, path: str, body: Json | None = None) -> Any:
         """The JSON answer, or None when the region has no such service."""
         conn = None
-        options: Json = {
-            "raise_exc": False,
-            # The engine retries, with its own backoff; here one call is one try.
-            "connect_retries": 0,
-            "status_code_retries": 0,
-            # A read must be fresh: the applier reads back what it wrote.
-            "skip_cache": True,
-        }
-        if api.microversion:
-            options["microversion"] = api.microversion
-        if body is not None:
-            options["json"] = body
         try:
             conn = self._connect(region)
-            resp = getattr(conn, api.proxy).request(path, method, **options)
+            resp = rest.request(conn, api.proxy, method, path, body=body, microversion=api.microversion)
         except (*_NO_ENDPOINT, ValueError) as exc:
             # keystoneauth raises ValueError ("Programming error choosing an
             # endpoint") instead of EndpointNotFound when a service is in the

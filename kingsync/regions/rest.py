@@ -38,6 +38,29 @@ class ServiceError(Exception):
         self.message = message
 
 
+def request(
+    conn: openstack.connection.Connection,
+    proxy: str,
+    method: str,
+    path: str,
+    *,
+    body: Json | None = None,
+    microversion: str | None = None,
+) -> requests.Response:
+    """One attempt, whatever the answer: no retries (the engine decides when to try
+    again), no cache (a read must be fresh: the engine reads back what it wrote).
+
+    ``proxy`` is the Connection attribute of the service: "compute", "network".
+    """
+    options: Json = {"raise_exc": False, "connect_retries": 0, "status_code_retries": 0, "skip_cache": True}
+    if microversion:
+        options["microversion"] = microversion
+    if body is not None:
+        options["json"] = body
+    resp: requests.Response = getattr(conn, proxy).request(path, method, **options)
+    return resp
+
+
 def call(
     conn: openstack.connection.Connection,
     proxy: str,
@@ -47,22 +70,8 @@ def call(
     body: Json | None = None,
     microversion: str | None = None,
 ) -> Any:
-    """The JSON answer of one call (None for an empty one); ServiceError for a status of 400 or more.
-
-    ``proxy`` is the Connection attribute of the service: "compute", "network".
-    """
-    options: Json = {
-        "raise_exc": False,
-        "connect_retries": 0,
-        "status_code_retries": 0,
-        # A read must be fresh: the engine reads back what it just wrote.
-        "skip_cache": True,
-    }
-    if microversion:
-        options["microversion"] = microversion
-    if body is not None:
-        options["json"] = body
-    resp = getattr(conn, proxy).request(path, method, **options)
+    """The JSON answer of one call (None for an empty one); ServiceError for a status of 400 or more."""
+    resp = request(conn, proxy, method, path, body=body, microversion=microversion)
     if resp.status_code >= 400:
         raise ServiceError(str(conn.config.region_name), proxy, resp.status_code, service_message(resp))
     if not resp.content:

@@ -164,7 +164,6 @@ class _Writer:
         self.conn = task.target
         self.project_id = task.project_id
         self.region = task.item.target_region
-        self.mapping = plan.mapping()
         self.targets: dict[str, Group] = {sid: c.target for sid, c in plan.groups.items() if c.target is not None}
         self.made: set[str] = set()  # source ids whose copy this attempt created
         self.finishing: set[str] = {sid for sid, c in plan.groups.items() if c.how is How.FINISH}
@@ -184,7 +183,11 @@ class _Writer:
             )
             self.made.add(source.id)
             self.targets[source.id] = created
-            self.mapping[source.id] = created.id
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """Source id -> target id, for every group the target has now."""
+        return {sid: target.id for sid, target in self.targets.items()}
 
     def finish(self, action: Action) -> None:
         """Rules for the groups kingsync makes, and for the root if it is to change;
@@ -243,9 +246,11 @@ class _Writer:
         rule, an existing rule counting as added. Returns the ids of the
         existing rules neutron named, which must not be deleted as extra."""
 
+        mapping = self.mapping
+
         def body(rule: Rule) -> dict[str, Any]:
             remote = rule.get("remote_group_id")
-            return sg_rules.copy_body(rule, target.id, self.mapping[remote] if remote else None, self.project_id)
+            return sg_rules.copy_body(rule, target.id, mapping[remote] if remote else None, self.project_id)
 
         bodies = [body(rule) for rule in rules]
         if len(bodies) > 1:
@@ -273,13 +278,10 @@ class _Writer:
                 _call(self.conn, self.project_id, "DELETE", "/security-group-rules/%s" % rule["id"], missing_ok=True)
 
 
-def _list(conn: openstack.connection.Connection, project_id: str, name: str | None = None) -> list[Group]:
+def _list(conn: openstack.connection.Connection, project_id: str) -> list[Group]:
     """The project's groups with their rules (an admin listing naming the project:
     neutron makes the project's default group first if it has none)."""
-    path = "/security-groups?project_id=%s" % project_id
-    if name is not None:
-        path += "&name=%s" % urllib.parse.quote(name, safe="")
-    answer = _call(conn, project_id, "GET", path)
+    answer = _call(conn, project_id, "GET", "/security-groups?project_id=%s" % urllib.parse.quote(project_id, safe=""))
     return [Group.from_neutron(group) for group in answer["security_groups"]]
 
 
