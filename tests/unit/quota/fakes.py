@@ -38,6 +38,8 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 
+from hypothesis import strategies as st
+
 from kingsync.quota import resources
 from kingsync.quota.model import Group, RegionError, ServiceQuota, above
 from kingsync.quota.resources import UNLIMITED
@@ -266,3 +268,37 @@ def within_budget(limits: Mapping[str, int], usage: Mapping[str, int], budget: i
         fitted[region] -= cut
         excess -= cut
     return fitted
+
+
+def misbehave(
+    draw: st.DrawFn,
+    fake: FakeRegions,
+    regions: list[str],
+    project_id: str,
+    calls_before_down: int,
+    error_rates: list[float],
+) -> str:
+    """Make ``fake`` misbehave as hypothesis draws it, during one round: a region
+    that goes down after some calls, refusals of writes, server errors, and a
+    tenant creating and deleting between calls. Returns the draw, for the report."""
+    goes_down = draw(st.one_of(st.none(), st.tuples(st.integers(0, calls_before_down), st.sampled_from(regions))))
+    refuse_rate = draw(st.sampled_from([0.0, 0.0, 0.2, 0.5]))
+    error_rate = draw(st.sampled_from(error_rates))
+    rng = draw(st.randoms(use_true_random=False))
+    tenant = RandomTenant(rng, project_id, rate=draw(st.sampled_from([0.0, 0.3, 0.9])))
+
+    def before_call(fake: FakeRegions) -> None:
+        if goes_down is not None and len(fake.calls) == goes_down[0]:
+            fake.down.add(goes_down[1])
+        tenant(fake)
+
+    def fault(call: Call) -> RegionError | None:
+        if call.kind == "write" and rng.random() < refuse_rate:
+            return RegionError(call.region, call.service, "403 Forbidden", refused=True)
+        if rng.random() < error_rate:
+            return RegionError(call.region, call.service, "503 Service Unavailable")
+        return None
+
+    fake.before_call = before_call
+    fake.fault = fault
+    return "goes down: %s, refusals: %s, errors: %s" % (goes_down, refuse_rate, error_rate)

@@ -15,7 +15,7 @@ from kingsync.quota.apply import ACCEPTED_UNCHANGED, ApplyResult, Change, apply_
 from kingsync.quota.model import HEADROOM_POLICIES, Policy, RegionError, RegionView, ResourcePlan, above
 from kingsync.quota.planner import OVERSPENT, UNKNOWN_BUDGET, plan_project
 from kingsync.quota.resources import UNLIMITED
-from tests.unit.quota.fakes import Call, FakeRegions, RandomTenant, within_budget
+from tests.unit.quota.fakes import Call, FakeRegions, misbehave, within_budget
 
 PROJECT = "6d0b2f4c"
 REGIONS = ("RegionFour", "RegionOne", "RegionThree", "RegionTwo")
@@ -126,31 +126,11 @@ def add_faults(draw: st.DrawFn, world: World, regions: list[str], keys: list[str
     fake.down = set(world.down_before)
     fake.lost = draw(st.sets(st.sampled_from(regions), max_size=2))
     fake.noop = draw(st.sets(st.tuples(st.sampled_from(regions), st.sampled_from(resources.SERVICES)), max_size=3))
-    goes_down = draw(st.one_of(st.none(), st.tuples(st.integers(0, 20), st.sampled_from(regions))))
-    refuse_rate = draw(st.sampled_from([0.0, 0.0, 0.2, 0.5]))
-    error_rate = draw(st.sampled_from([0.0, 0.0, 0.1]))
-    rng = draw(st.randoms(use_true_random=False))
-    tenant = RandomTenant(rng, PROJECT, rate=draw(st.sampled_from([0.0, 0.3, 0.9])))
     world.faults = [
         "down before: %s" % sorted(world.down_before),
         "lost: %s, noop: %s" % (sorted(fake.lost), sorted(fake.noop)),
-        "goes down: %s, refusals: %s, errors: %s" % (goes_down, refuse_rate, error_rate),
+        misbehave(draw, fake, regions, PROJECT, calls_before_down=20, error_rates=[0.0, 0.0, 0.1]),
     ]
-
-    def before_call(fake: FakeRegions) -> None:
-        if goes_down is not None and len(fake.calls) == goes_down[0]:
-            fake.down.add(goes_down[1])
-        tenant(fake)
-
-    def fault(call: Call) -> RegionError | None:
-        if call.kind == "write" and rng.random() < refuse_rate:
-            return RegionError(call.region, call.service, "403 Forbidden", refused=True)
-        if rng.random() < error_rate:
-            return RegionError(call.region, call.service, "503 Service Unavailable")
-        return None
-
-    fake.before_call = before_call
-    fake.fault = fault
 
 
 def run(world: World) -> tuple[dict[str, list[RegionView]], dict[str, ResourcePlan], ApplyResult]:

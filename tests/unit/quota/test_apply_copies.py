@@ -28,10 +28,10 @@ from kingsync.db.quota.regional import Regional
 from kingsync.db.quota.settings import RegionSetting
 from kingsync.quota import copies, reconcile
 from kingsync.quota.apply import ApplyResult, apply_plans
-from kingsync.quota.model import EVEN, HEADROOM_POLICIES, Policy, RegionError, RegionView, ResourcePlan, term
+from kingsync.quota.model import EVEN, HEADROOM_POLICIES, Policy, RegionView, ResourcePlan, term
 from kingsync.quota.planner import plan_project
 from tests.unit.quota.copygroups import PROJECT, Groups, security_groups
-from tests.unit.quota.fakes import Call, FakeRegions, RandomTenant, within_budget
+from tests.unit.quota.fakes import FakeRegions, misbehave, within_budget
 
 PROPERTY = settings(max_examples=400, deadline=None)
 RESOURCES = (copies.GROUPS, copies.RULES)
@@ -125,30 +125,10 @@ def add_faults(draw: st.DrawFn, world: World) -> None:
     fake.down = set(draw(st.sets(st.sampled_from(regions), max_size=1)))
     fake.lost = draw(st.sets(st.sampled_from(regions), max_size=2))
     fake.noop = {(region, "neutron") for region in draw(st.sets(st.sampled_from(regions), max_size=1))}
-    goes_down = draw(st.one_of(st.none(), st.tuples(st.integers(0, 30), st.sampled_from(regions))))
-    refuse_rate = draw(st.sampled_from([0.0, 0.0, 0.2, 0.5]))
-    error_rate = draw(st.sampled_from([0.0, 0.0, 0.1, 0.3]))
-    rng = draw(st.randoms(use_true_random=False))
-    tenant = RandomTenant(rng, PROJECT, rate=draw(st.sampled_from([0.0, 0.3, 0.9])))
     world.faults = [
         "down: %s, lost: %s, noop: %s" % (sorted(fake.down), sorted(fake.lost), sorted(fake.noop)),
-        "goes down: %s, refusals: %s, errors: %s" % (goes_down, refuse_rate, error_rate),
+        misbehave(draw, fake, regions, PROJECT, calls_before_down=30, error_rates=[0.0, 0.0, 0.1, 0.3]),
     ]
-
-    def before_call(fake: FakeRegions) -> None:
-        if goes_down is not None and len(fake.calls) == goes_down[0]:
-            fake.down.add(goes_down[1])
-        tenant(fake)
-
-    def fault(call: Call) -> RegionError | None:
-        if call.kind == "write" and rng.random() < refuse_rate:
-            return RegionError(call.region, call.service, "403 Forbidden", refused=True)
-        if rng.random() < error_rate:
-            return RegionError(call.region, call.service, "503 Service Unavailable")
-        return None
-
-    fake.before_call = before_call
-    fake.fault = fault
 
 
 @dataclasses.dataclass
