@@ -7,6 +7,21 @@ The kinds know nothing of HTTP; kingsync.api.handlers.sync turns these into
 
 from __future__ import annotations
 
+import requests
+from keystoneauth1 import exceptions as ks_exceptions
+from openstack import exceptions as sdk_exceptions
+
+from kingsync.regions import rest
+
+# What a source check may meet on its way to the region's answer, or as an
+# error answer: the region could not be asked (the API answers 503).
+UNREACHABLE: tuple[type[Exception], ...] = (
+    rest.ServiceError,
+    ks_exceptions.ClientException,
+    sdk_exceptions.SDKException,
+    requests.RequestException,
+)
+
 
 class SourceError(Exception):
     """A resource named in a sync request cannot be synced from its source region."""

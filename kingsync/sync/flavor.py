@@ -24,8 +24,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import openstack.connection
-import requests
-from keystoneauth1 import exceptions as ks_exceptions
 from oslo_log import log as logging
 
 from kingsync.context import RequestContext
@@ -64,7 +62,7 @@ def find_sources(ctxt: RequestContext, connect: Connect, region: str, names: Seq
     for name in names:
         try:
             found = nova.locate(conn, name, name)
-        except (rest.ServiceError, ks_exceptions.ClientException, requests.RequestException) as exc:
+        except errors.UNREACHABLE as exc:
             LOG.warning("Could not look up flavor %s in region %s: %s", name, region, exc)
             raise errors.SourceUnavailable(
                 "Region %s could not be asked whether flavor %r exists (%s); try again later."

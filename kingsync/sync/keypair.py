@@ -16,7 +16,6 @@ import enum
 from collections.abc import Sequence
 
 import openstack.connection
-from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as sdk_exceptions
 from oslo_log import log as logging
 
@@ -82,7 +81,7 @@ def find_sources(ctxt: RequestContext, connect: Connect, region: str, names: Seq
             raise errors.SourceNotFound(
                 "Keypair %r of user %s not found in region %s." % (name, ctxt.user_id, region)
             ) from None
-        except (sdk_exceptions.SDKException, ks_exceptions.ClientException) as exc:
+        except errors.UNREACHABLE as exc:
             LOG.warning("Could not look up keypair %s of user %s in region %s: %s", name, ctxt.user_id, region, exc)
             raise errors.SourceUnavailable(
                 "Region %s could not be asked whether keypair %r exists (%s); try again later."

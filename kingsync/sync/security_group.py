@@ -34,9 +34,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import openstack.connection
-import requests
-from keystoneauth1 import exceptions as ks_exceptions
-from openstack import exceptions as sdk_exceptions
 from oslo_log import log as logging
 
 from kingsync.context import RequestContext
@@ -73,7 +70,7 @@ def find_sources(ctxt: RequestContext, connect: Connect, region: str, names: Seq
     project_id = str(ctxt.project_id)
     try:
         groups = _list(connect(region), project_id)
-    except _UNREACHABLE as exc:
+    except errors.UNREACHABLE as exc:
         LOG.warning("Could not list the security groups of project %s in region %s: %s", project_id, region, exc)
         raise errors.SourceUnavailable(
             "Region %s could not be asked for the security groups of project %s (%s); try again later."
@@ -82,14 +79,6 @@ def find_sources(ctxt: RequestContext, connect: Connect, region: str, names: Seq
     for name in names:
         resolve(groups, name, project_id, region)
 
-
-# Why the region could not answer a source check, as the API reports it (503).
-_UNREACHABLE = (
-    rest.ServiceError,
-    ks_exceptions.ClientException,
-    sdk_exceptions.SDKException,
-    requests.RequestException,
-)
 
 _RULE_EXISTS = re.compile(r"Security group rule already exists\. Rule id is ([^\s.]+)")
 _OVER_QUOTA = "Quota exceeded"
