@@ -4,12 +4,13 @@ across threads or transactions."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kingsync.db import clock, models, queue
@@ -53,6 +54,8 @@ class Item:
     updated_at: datetime.datetime | None
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
+    bytes_done: int | None = None
+    bytes_total: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,12 +205,71 @@ def claim_items(
     A claim counts as an attempt: an engine that dies mid-item has spent one,
     so an item that kills every engine that runs it still ends.
     """
-    now = clock.utcnow()
     where = None
     if only is not None:
         where = SyncItem.resource_type.in_(list(only))
     elif excluding:
         where = SyncItem.resource_type.not_in(list(excluding))
+    return _claim(session, engine_id, limit, lease_seconds, where, per_region, busy)
+
+
+# What the items of one transfer share: one resource, read once, to each target.
+def transfer_key(item: Item) -> tuple[str, str, str, str, bool]:
+    return (item.job_id, item.resource_type, item.resource, item.source_region, item.force)
+
+
+def claim_transfers(
+    session: Session,
+    engine_id: str,
+    limit: int,
+    lease_seconds: float,
+    *,
+    only: Collection[str],
+    per_region: int | None = None,
+    busy: Mapping[str, int] | None = None,
+) -> list[list[Item]]:
+    """Take up to ``limit`` transfers: due items of the ``only`` kinds, each with
+    every due sibling (same job, resource, source region and force; another
+    target), so one read of the source serves every target due now.
+
+    Siblings count against ``per_region`` like any item; one that is not due
+    (waiting for a retry) or is over the bound stays for a later transfer.
+    """
+    heads = claim_items(session, engine_id, limit, lease_seconds, per_region=per_region, busy=busy, only=only)
+    transfers: dict[tuple[str, str, str, str, bool], list[Item]] = {}
+    for item in heads:
+        transfers.setdefault(transfer_key(item), []).append(item)
+    taken = collections.Counter(busy or {})
+    taken.update(item.target_region for item in heads)
+    for key, items in transfers.items():
+        job_id, resource_type, resource, source_region, force = key
+        siblings = and_(
+            SyncItem.job_id == job_id,
+            SyncItem.resource_type == resource_type,
+            SyncItem.resource == resource,
+            SyncItem.source_region == source_region,
+            SyncItem.force == force,
+        )
+        more = _claim(session, engine_id, _MAX_TARGETS, lease_seconds, siblings, per_region, taken)
+        taken.update(item.target_region for item in more)
+        items.extend(more)
+    return list(transfers.values())
+
+
+# The most targets one transfer takes at once (a job names each region once).
+_MAX_TARGETS = 1000
+
+
+def _claim(
+    session: Session,
+    engine_id: str,
+    limit: int,
+    lease_seconds: float,
+    where: ColumnElement[bool] | None,
+    per_region: int | None,
+    busy: Mapping[str, int] | None,
+) -> list[Item]:
+    now = clock.utcnow()
     keys = ITEMS.claim(
         session,
         engine_id,
@@ -232,6 +294,17 @@ def claim_items(
         )
     }
     return [_item(rows[key]) for key in keys]
+
+
+def record_progress(session: Session, engine_id: str, progress: Mapping[str, tuple[int, int]]) -> None:
+    """Write bytes done and bytes in all (item id -> both) of items this engine holds."""
+    for item_id, (done, total) in progress.items():
+        session.execute(
+            update(SyncItem)
+            .where(SyncItem.id == item_id, SyncItem.lease_owner == engine_id, SyncItem.status == IN_PROGRESS)
+            .values(bytes_done=done, bytes_total=total)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def job_owner(session: Session, job_id: str) -> tuple[str, str]:

@@ -74,6 +74,9 @@ class SyncItem(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     target_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Items that move data (images): bytes done of bytes in all, as the engine last wrote them.
+    bytes_done: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    bytes_total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # Work queue: an item is claimable while IN_PROGRESS, due and not leased.
     next_attempt_at: Mapped[datetime.datetime] = mapped_column(Timestamp)
     lease_owner: Mapped[str | None] = mapped_column(String(255), nullable=True)

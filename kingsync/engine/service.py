@@ -33,6 +33,7 @@ from kingsync.engine import periodic
 from kingsync.db import jobs
 from kingsync.engine.endpoint import EngineEndpoint
 from kingsync.engine.loop import LeasedLoop
+from kingsync.engine.transfer import Transfer, TransferWork
 from kingsync.engine.worker import SyncWork
 from kingsync.quota import reconcile, regional, scheduler
 from kingsync.quota.apply import QuotaClient
@@ -76,9 +77,16 @@ class EngineService(service.Service):  # type: ignore[misc]
             lease_seconds=engine.lease_seconds,
             poll_interval=engine.poll_interval,
         )
-        self.transfer: LeasedLoop[jobs.Item] = LeasedLoop(
+        self.transfer: LeasedLoop[Transfer] = LeasedLoop(
             self.engine_id,
-            self._sync_work("transfer", kinds, connect, engine, engine.transfer_workers, db_url, only=transfers),
+            TransferWork(
+                "transfer",
+                self.engine_id,
+                kinds,
+                connect,
+                **self._sync_options(engine, engine.transfer_workers, db_url),
+                only=transfers,
+            ),
             workers=engine.transfer_workers,
             lease_seconds=engine.lease_seconds,
             poll_interval=engine.poll_interval,
@@ -165,18 +173,17 @@ class EngineService(service.Service):  # type: ignore[misc]
         db_url: str | None,
         **which: Any,
     ) -> SyncWork:
-        return SyncWork(
-            name,
-            self.engine_id,
-            kinds,
-            connect,
-            max_attempts=engine.max_attempts,
-            retry_backoff=engine.retry_backoff,
-            lease_seconds=engine.lease_seconds,
-            per_region=per_region,
-            db_url=db_url,
-            **which,
-        )
+        return SyncWork(name, self.engine_id, kinds, connect, **self._sync_options(engine, per_region, db_url), **which)
+
+    @staticmethod
+    def _sync_options(engine: Any, per_region: int, db_url: str | None) -> dict[str, Any]:
+        return {
+            "max_attempts": engine.max_attempts,
+            "retry_backoff": engine.retry_backoff,
+            "lease_seconds": engine.lease_seconds,
+            "per_region": per_region,
+            "db_url": db_url,
+        }
 
     def wait(self) -> None:
         # A timed wait, so signal handlers in the main thread run promptly.

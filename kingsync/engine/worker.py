@@ -26,9 +26,9 @@ from kingsync.engine import retry
 from kingsync.engine.loop import Lease
 from kingsync.sync import errors as sync_errors
 from kingsync.sync.exclusive import DbExclusive
-from kingsync.sync.kinds import Registry
+from kingsync.sync.kinds import Kind, Registry
 from kingsync.sync.record import DbRecord
-from kingsync.sync.task import Connect, Outcome, Task
+from kingsync.sync.task import Connect, Outcome, Progress, Task
 
 LOG = logging.getLogger(__name__)
 
@@ -95,41 +95,54 @@ class SyncWork:
 
         ``item.attempts`` counts this attempt already (a claim is an attempt).
         """
-        attempt = item.attempts
-        if attempt > self.max_attempts:
-            # The attempts before this one ended with their engine (killed, or
-            # cut off from the database) before they could record anything.
-            last = " Last error: %s" % item.error if item.error else ""
-            self._finish(
-                item,
-                Outcome.failure(
-                    ERROR,
-                    "Gave up after %d attempts: the engines running it stopped before it ended.%s"
-                    % (attempt - 1, last),
-                ),
-            )
+        if self._spent(item):
             return None
         try:
             outcome = self._sync(item)
         except Exception as error:
-            if isinstance(error, sync_errors.RetryLater) and error.rebalance:
-                self._request_rebalance(error.rebalance)
-            text = retry.describe(error)
-            if not retry.is_transient(error):
-                LOG.warning("Item %s: %s (permanent, not retried)", item.id, text)
-                outcome = Outcome.failure(ERROR, text)
-            elif attempt < self.max_attempts:
-                delay = retry.backoff(attempt, self.retry_backoff)
-                with transaction(self.db_url) as session:
-                    requeued = jobs.retry_item(session, item.id, self.engine_id, text, delay)
-                if requeued:
-                    LOG.info("Item %s: attempt %d failed, next in %.1f s: %s", item.id, attempt, delay, text)
-                    return delay
-                LOG.warning("Item %s: lease lost before its retry could be recorded", item.id)
-                return None
-            else:
-                LOG.warning("Item %s: attempt %d failed, giving up: %s", item.id, attempt, text)
-                outcome = Outcome.failure(ERROR, "%s (gave up after %d attempts)" % (text, attempt))
+            return self._failed(item, error)
+        self._finish(item, outcome)
+        return None
+
+    def _spent(self, item: jobs.Item) -> bool:
+        """End an item claimed once too often; True if it was."""
+        attempt = item.attempts
+        if attempt <= self.max_attempts:
+            return False
+        # The attempts before this one ended with their engine (killed, or
+        # cut off from the database) before they could record anything.
+        last = " Last error: %s" % item.error if item.error else ""
+        self._finish(
+            item,
+            Outcome.failure(
+                ERROR,
+                "Gave up after %d attempts: the engines running it stopped before it ended.%s" % (attempt - 1, last),
+            ),
+        )
+        return True
+
+    def _failed(self, item: jobs.Item, error: Exception) -> float | None:
+        """An attempt that raised: put back with backoff if the error may pass, else
+        ended; the seconds until its next attempt if it was put back."""
+        attempt = item.attempts
+        if isinstance(error, sync_errors.RetryLater) and error.rebalance:
+            self._request_rebalance(error.rebalance)
+        text = retry.describe(error)
+        if not retry.is_transient(error):
+            LOG.warning("Item %s: %s (permanent, not retried)", item.id, text)
+            outcome = Outcome.failure(ERROR, text)
+        elif attempt < self.max_attempts:
+            delay = retry.backoff(attempt, self.retry_backoff)
+            with transaction(self.db_url) as session:
+                requeued = jobs.retry_item(session, item.id, self.engine_id, text, delay)
+            if requeued:
+                LOG.info("Item %s: attempt %d failed, next in %.1f s: %s", item.id, attempt, delay, text)
+                return delay
+            LOG.warning("Item %s: lease lost before its retry could be recorded", item.id)
+            return None
+        else:
+            LOG.warning("Item %s: attempt %d failed, giving up: %s", item.id, attempt, text)
+            outcome = Outcome.failure(ERROR, "%s (gave up after %d attempts)" % (text, attempt))
         self._finish(item, outcome)
         return None
 
@@ -147,13 +160,18 @@ class SyncWork:
         kind = self.kinds.find(item.resource_type)
         if kind is None:
             return Outcome.failure(ERROR, "kingsync cannot sync resources of type %s" % item.resource_type)
+        return kind.sync(self._task(kind, item))
+
+    def _task(self, kind: Kind, item: jobs.Item, progress: Progress | None = None) -> Task:
         with transaction(self.db_url) as session:
             project_id, user_id = jobs.job_owner(session, item.job_id)
         record = DbRecord(
             kind.name, kind.scope(project_id, user_id), item.source_region, item.target_region, item.id, self.db_url
         )
         exclusive = DbExclusive(item.id, self.db_url)
-        return kind.sync(Task(item, project_id, user_id, self.connect, record, exclusive))
+        if progress is None:
+            return Task(item, project_id, user_id, self.connect, record, exclusive)
+        return Task(item, project_id, user_id, self.connect, record, exclusive, progress)
 
     def _finish(self, item: jobs.Item, outcome: Outcome) -> None:
         with transaction(self.db_url) as session:

@@ -7,8 +7,9 @@ project's jobs (``?all_projects=true``).
 
 Creating a job also needs the rule of each kind it names,
 ``kingsync:sync:create:<kind>``: members for their own keypairs and
-security groups, admins only for flavors (Kingbird's contract: a member's
-flavor sync is a 403).
+security groups and images, admins only for flavors (Kingbird's contract:
+a member's flavor sync is a 403). A member syncs only the images its own
+project owns; ``kingsync:sync:any_owner`` (admins) lifts that.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SHOW = PREFIX % "show"
 CREATE = PREFIX % "create"
 DELETE = PREFIX % "delete"
 ALL_PROJECTS = PREFIX % "all_projects"
+ANY_OWNER = PREFIX % "any_owner"
 
 _PATH = "/v1.0/{project_id}/os-sync"
 
@@ -49,6 +51,13 @@ def list_rules() -> list[policy.DocumentedRuleDefault]:
             "GET " + _PATH + "/{job_id}",
         ),
         base.operation_rule(CREATE, base.RULE_PROJECT_MEMBER, "Create a sync job.", "POST " + _PATH),
+        base.operation_rule(
+            ANY_OWNER,
+            base.RULE_ADMIN,
+            "Sync resources that belong to another project (an image of any owner, named by its id); "
+            "without it, a caller syncs only the images its own project owns.",
+            "POST " + _PATH,
+        ),
         base.operation_rule(
             DELETE, base.RULE_PROJECT_MEMBER, "Forget a finished sync job.", "DELETE " + _PATH + "/{job_id}"
         ),

@@ -14,7 +14,9 @@ own exception, which the engine treats as transient.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import openstack.connection
@@ -44,19 +46,34 @@ def request(
     method: str,
     path: str,
     *,
-    body: Json | None = None,
+    body: Json | Sequence[Json] | None = None,
     microversion: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    data: Any = None,
+    stream: bool = False,
 ) -> requests.Response:
     """One attempt, whatever the answer: no retries (the engine decides when to try
     again), no cache (a read must be fresh: the engine reads back what it wrote).
 
-    ``proxy`` is the Connection attribute of the service: "compute", "network".
+    ``proxy`` is the Connection attribute of the service: "compute", "network",
+    "image". ``body`` goes as JSON; ``data`` (a file-like object, for image
+    data) as it is, with ``headers``; ``stream`` leaves the answer's body unread.
     """
     options: Json = {"raise_exc": False, "connect_retries": 0, "status_code_retries": 0, "skip_cache": True}
     if microversion:
         options["microversion"] = microversion
     if body is not None:
-        options["json"] = body
+        if headers is not None:
+            # keystoneauth sets JSON's type only for json=; a JSON patch names its own.
+            options["data"] = json.dumps(body)
+        else:
+            options["json"] = body
+    if data is not None:
+        options["data"] = data
+    if headers is not None:
+        options["headers"] = dict(headers)
+    if stream:
+        options["stream"] = True
     resp: requests.Response = getattr(conn, proxy).request(path, method, **options)
     return resp
 
@@ -67,11 +84,12 @@ def call(
     method: str,
     path: str,
     *,
-    body: Json | None = None,
+    body: Json | Sequence[Json] | None = None,
     microversion: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Any:
     """The JSON answer of one call (None for an empty one); ServiceError for a status of 400 or more."""
-    resp = request(conn, proxy, method, path, body=body, microversion=microversion)
+    resp = request(conn, proxy, method, path, body=body, microversion=microversion, headers=headers)
     if resp.status_code >= 400:
         raise ServiceError(str(conn.config.region_name), proxy, resp.status_code, service_message(resp))
     if not resp.content:

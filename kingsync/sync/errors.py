@@ -39,6 +39,14 @@ class SourceAmbiguous(SourceError):
     """A name that several resources of the caller's share in the source region."""
 
 
+class SourceRefused(SourceError):
+    """A resource the caller may see but not sync (another project's public image)."""
+
+
+class SourceNotReady(SourceError):
+    """A resource that cannot be copied in its present state (an image that is not active)."""
+
+
 class SourceUnavailable(SourceError):
     """The source region could not be asked; the request may be tried again later."""
 

@@ -14,9 +14,12 @@ source region), the engine to run an item. A kind is:
                   (keypairs), a project id, or "" for global ones (flavors)
     admin_only    only admins may sync it (Kingbird's contract for flavors);
                   the default of its policy rule, kingsync:sync:create:<kind>
-    transfer      moves data (images): run on the engine's transfer slots,
-                  apart from the API calls of every other kind, so a long
-                  upload never holds a slot a keypair needs
+    transfer      for a kind that moves data (images): copies one resource to
+                  several targets at once (the items of one job that share
+                  the resource and source), so its data is read once; run on
+                  the engine's transfer slots, apart from the API calls of
+                  every other kind, so a long upload never holds a slot a
+                  keypair needs
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from kingsync.context import RequestContext
-from kingsync.sync import flavor, keypair, security_group
+from kingsync.sync import flavor, image, keypair, security_group
 from kingsync.sync.task import Connect, Outcome, Task
 
 FindSources = Callable[[RequestContext, Connect, str, Sequence[str]], None]
+# Tasks of one resource from one source, one per target -> how each ended, in
+# order: an Outcome, or the error that stopped it (retried if transient).
+Transfer = Callable[[Sequence[Task]], Sequence[Outcome | Exception]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,15 +44,14 @@ class Kind:
     sync: Callable[[Task], Outcome]
     scope: Callable[[str, str], str]  # (project id, user id) -> the id record's scope
     admin_only: bool = False
-    transfer: bool = False
+    transfer: Transfer | None = None
 
 
 class Registry:
     """Kinds by name. The engine and tests may build one of their own."""
 
-    def __init__(self, kinds: Iterable[Kind], planned: Sequence[str] = ()) -> None:
+    def __init__(self, kinds: Iterable[Kind]) -> None:
         self._kinds: Mapping[str, Kind] = {kind.name: kind for kind in kinds}
-        self.planned = tuple(planned)
 
     def all(self) -> list[Kind]:
         return [self._kinds[name] for name in self.names()]
@@ -63,12 +68,10 @@ class Registry:
         if kind is not None:
             return kind
         supported = ", ".join(self.names())
-        if name in self.planned:
-            raise UnknownKind("resource_type %r is not supported yet; supported: %s." % (name, supported))
         raise UnknownKind("Bad resource_type %r; supported: %s." % (name, supported))
 
     def transfers(self) -> list[str]:
-        return sorted(kind.name for kind in self._kinds.values() if kind.transfer)
+        return sorted(kind.name for kind in self._kinds.values() if kind.transfer is not None)
 
 
 class UnknownKind(ValueError):
@@ -94,7 +97,7 @@ KINDS = Registry(
         Kind("keypair", keypair.find_sources, keypair.sync, _user),
         Kind("flavor", flavor.find_sources, flavor.sync, _global, admin_only=True),
         Kind("security_group", security_group.find_sources, security_group.sync, _project),
-    ],
-    # Kingbird's image kind: a known name, served by a later release.
-    planned=("image",),
+        # Image ids are UUIDs, the same copy whoever asks: one record for everyone.
+        Kind("image", image.find_sources, image.sync, _global, transfer=image.transfer),
+    ]
 )

@@ -63,6 +63,15 @@ def _alone(name: str) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
+# (bytes done, bytes in all) of a transfer, for the job's view; the engine
+# writes it at most every few seconds, however often it is called.
+Progress = Callable[[int, int], None]
+
+
+def _unseen(done: int, total: int) -> None:
+    """Progress nobody shows (unit tests)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Task:
     """One item to run: the resource, the ids of the user and project the job
@@ -74,6 +83,7 @@ class Task:
     connect: Connect
     record: Record
     exclusive: Exclusive = _alone
+    progress: Progress = _unseen
 
     @property
     def source(self) -> openstack.connection.Connection:

@@ -74,6 +74,10 @@ def create_job(project_id: str) -> flask.Response:
     for name in _unique(entry.resource_type for entry in entries):
         policy.authorize(runtime.get().enforcer, who.context, rules.create_kind(name), {"project_id": who.project_id})
     _check_regions(entries)
+    # Whether the caller may name other projects' resources (images of any owner).
+    who.context.is_admin = runtime.get().enforcer.authorize(
+        rules.ANY_OWNER, {"project_id": who.project_id}, who.context, do_raise=False
+    )
     for entry in entries:
         _find_sources(who, _kind(entry.resource_type), entry)
 
@@ -150,6 +154,10 @@ def _find_sources(who: identity.Caller, kind: Kind, entry: jobs.Entry) -> None:
         raise errors.ApiError(404, errors.RESOURCE_NOT_FOUND, exc.message) from None
     except sync_errors.SourceAmbiguous as exc:
         raise errors.ApiError(409, errors.AMBIGUOUS_RESOURCE, exc.message) from None
+    except sync_errors.SourceRefused as exc:
+        raise errors.ApiError(403, errors.RESOURCE_NOT_OWNED, exc.message) from None
+    except sync_errors.SourceNotReady as exc:
+        raise errors.ApiError(409, errors.RESOURCE_NOT_READY, exc.message) from None
     except sync_errors.SourceUnavailable as exc:
         raise errors.ApiError(503, errors.REGION_UNAVAILABLE, exc.message) from None
 
@@ -237,4 +245,8 @@ def _item_view(item: jobs.Item) -> dict[str, Any]:
         "error": item.error,
         "target_id": item.target_id,
         "attempts": item.attempts,
+        # For the items that move data (images): bytes done of bytes in all, while it runs and at its end.
+        "progress": {"bytes_done": item.bytes_done, "bytes_total": item.bytes_total}
+        if item.bytes_total is not None
+        else None,
     }

@@ -172,13 +172,6 @@ def test_unknown_region_is_400_naming_it(api: Api, keypair: str, db_url: str, wh
     assert all_jobs(db_url) == []
 
 
-def test_the_image_kind_is_400_not_supported_yet(api: Api, db_url: str) -> None:
-    resp = api.create(single("x", resource_type="image"))
-    assert resp.status_code == 400
-    assert resp.json()["error"]["message"].startswith("resource_type 'image' is not supported yet")
-    assert all_jobs(db_url) == []
-
-
 def test_unknown_resource_type_is_400_bad_resource_type(api: Api, db_url: str) -> None:
     resp = api.create(single("x", resource_type="volume"))
     assert resp.status_code == 400

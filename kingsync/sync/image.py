@@ -1,0 +1,507 @@
+"""Image sync: an image's data and metadata, copied to target regions under
+the same id, verified, and hidden until verified.
+
+One transfer is one image from one source region to every target of a job
+that is due at once (the engine's transfer loop hands them over together,
+kingsync.engine.transfer). Per target, the data takes one of two paths:
+
+    glance-download  where the target's glance offers it (GET /v2/info/import)
+                     and [images] glance_download is on: the target's glance
+                     pulls the data from the source's itself; no byte passes
+                     through the engine. kingsync follows the import through
+                     the image and its tasks.
+    stream           otherwise: the engine reads the source once and sends each
+                     chunk to every such target at once (kingsync.sync.image_stream),
+                     in memory bounded by a few chunks.
+
+Either way the copy is made hidden (os_hidden) with the source's id and
+metadata, checked on arrival (size and hash equal to the source's), and only
+then shown and protected as the source is. A copy that fails the check is
+deleted, never left usable. An image that names a kernel and a ramdisk
+brings them first. Which decision is taken for which target is pure
+(kingsync.sync.image_plan); the facts are in ../shared/reference/sync-facts.md,
+sections 1 and 2.
+
+Images are read and written with kingsync's own admin credentials: a copy
+belongs to the source image's owner. A tenant may sync only the images its
+project owns (the API checks it); an admin any image, by id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import openstack.connection
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+
+from kingsync.conf import CONF
+from kingsync.context import RequestContext
+from kingsync.db.models import CONFLICT, ERROR, SUCCESS
+from kingsync.engine import retry
+from kingsync.regions import rest
+from kingsync.sync import errors, glance, image_stream
+from kingsync.sync import image_plan as plan
+from kingsync.sync.image_plan import Decision, Image
+from kingsync.sync.task import Connect, Outcome, Task
+
+LOG = logging.getLogger(__name__)
+
+DOWNLOAD = "glance-download"
+STREAM = "stream"
+Result = Outcome | Exception
+
+
+# -- the API's check ------------------------------------------------------------------------
+
+
+def find_sources(ctxt: RequestContext, connect: Connect, region: str, names: Sequence[str]) -> None:
+    """Each image must exist in ``region`` and be active: by id, or by name among the
+    caller's project's images. A tenant may name only its project's images
+    (``ctxt.is_admin``: the caller may sync any project's)."""
+    conn = connect(region)
+    project_id = str(ctxt.project_id)
+    for name in names:
+        try:
+            body = locate(conn, name, project_id)
+        except errors.UNREACHABLE as exc:
+            LOG.warning("Could not look up image %s in region %s: %s", name, region, exc)
+            raise errors.SourceUnavailable(
+                "Region %s could not be asked whether image %r exists (%s); try again later." % (region, name, exc)
+            ) from None
+        owner = body.get("owner") if body is not None else None
+        if body is not None and owner != project_id and not ctxt.is_admin:
+            if body.get("visibility") not in ("public", "community"):
+                body = None  # another project's private or shared image: not the caller's to know of
+            else:
+                raise errors.SourceRefused(
+                    "Image %s in region %s belongs to project %s: a project syncs only its own images "
+                    "(an admin may sync any)." % (name, region, owner)
+                )
+        if body is None:
+            raise errors.SourceNotFound(
+                "Image %r not found in region %s (by id, or by name among the images of project %s)."
+                % (name, region, project_id)
+            )
+        if body.get("status") != plan.ACTIVE:
+            raise errors.SourceNotReady(
+                "Image %s in region %s is %s: only an active image can be synced." % (name, region, body.get("status"))
+            )
+
+
+def locate(conn: openstack.connection.Connection, name: str, project_id: str) -> dict[str, Any] | None:
+    """The image with id ``name``, else the one image of the project called ``name``;
+    SourceAmbiguous if the project has several."""
+    if uuidutils.is_uuid_like(name):
+        body = glance.get(conn, name)
+        if body is not None:
+            return body
+    found = glance.by_name(conn, name, project_id)
+    if len(found) > 1:
+        raise errors.SourceAmbiguous(
+            "Project %s has %d images called %r in region %s; name the one to sync by its id."
+            % (project_id, len(found), name, conn.config.region_name)
+        )
+    return found[0] if found else None
+
+
+# -- the engine: one transfer -----------------------------------------------------------------
+
+
+def sync(task: Task) -> Outcome:
+    """One image to one target (a transfer of one)."""
+    result = transfer([task])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def transfer(tasks: Sequence[Task]) -> list[Result]:
+    """One image (the tasks' resource, from their source region) to each task's
+    target region. Returns how each ended, in order: an Outcome, or the error
+    that stopped it (the engine retries the transient ones)."""
+    first = tasks[0]
+    item = first.item
+    try:
+        body = locate(first.source, item.resource, first.project_id)
+    except errors.SourceAmbiguous as exc:
+        return [Outcome.failure(ERROR, exc.message) for _ in tasks]
+    if body is None:
+        return [
+            _failed("Image %s no longer exists in the source region %s." % (item.resource, item.source_region))
+        ] * len(tasks)
+    if body.get("status") != plan.ACTIVE:
+        return [
+            _failed(
+                "Image %s in %s is %s: only an active image can be synced."
+                % (item.resource, item.source_region, body["status"])
+            )
+        ] * len(tasks)
+    source = plan.read(body)
+    targets = [_Target(task, source.id) for task in tasks]
+    with contextlib.ExitStack() as held:
+        for target in targets:
+            try:
+                held.enter_context(target.task.exclusive("image/%s/%s" % (target.region, source.id)))
+            except errors.RetryLater as exc:
+                target.end = exc
+        live = [target for target in targets if target.end is None]
+        _bring_references(first, source, live)
+        _copy(first.source, source, [target for target in live if target.end is None])
+    return [
+        target.end if target.end is not None else _failed("kingsync lost track of this copy.") for target in targets
+    ]
+
+
+@dataclasses.dataclass(eq=False)
+class _Target:
+    """One target region of a transfer, as the copy goes on."""
+
+    task: Task
+    source_id: str
+    references: dict[str, str] = dataclasses.field(default_factory=dict)  # source id -> target id
+    decision: Decision | None = None
+    image_id: str | None = None  # the copy's id in the target
+    path: str = ""
+    known_tasks: frozenset[str] = frozenset()  # glance tasks there before this import
+    streamed_hash: str | None = None
+    end: Result | None = None
+
+    @property
+    def region(self) -> str:
+        return self.task.item.target_region
+
+    @property
+    def conn(self) -> openstack.connection.Connection:
+        return self.task.target
+
+
+class _Burnt(Exception):
+    """The source's id is a deleted image's in the target, and the job has no force."""
+
+
+def _failed(message: str) -> Outcome:
+    return Outcome.failure(ERROR, message)
+
+
+def _quiet(done: int, total: int) -> None:
+    """A kernel's or ramdisk's progress is not the item's."""
+
+
+def _bring_references(first: Task, source: Image, targets: list[_Target]) -> None:
+    """The kernel and ramdisk the image names, copied to each target first
+    (their target ids go into the copy's kernel_id/ramdisk_id)."""
+    for key, image_id in source.references().items():
+        live = [target for target in targets if target.end is None]
+        if not live:
+            return
+        what = key.removesuffix("_id")
+        body = glance.get(first.source, image_id)
+        if body is None or body.get("status") != plan.ACTIVE:
+            state = "does not exist" if body is None else "is %s" % body.get("status")
+            for target in live:
+                target.end = _failed(
+                    "Image %s names %s %s, which %s in %s."
+                    % (source.id, what, image_id, state, first.item.source_region)
+                )
+            continue
+        reference = plan.read(body)
+        if reference.fields.get("owner") != source.fields.get("owner"):
+            for target in live:
+                _guard(target, functools.partial(_adopt_foreign, what), reference)
+            continue
+        helpers = [_Target(dataclasses.replace(target.task, progress=_quiet), image_id) for target in live]
+        _copy(first.source, reference, helpers)
+        for target, helper in zip(live, helpers, strict=True):
+            if isinstance(helper.end, Outcome) and helper.end.status == SUCCESS and helper.end.target_id:
+                target.references[image_id] = helper.end.target_id
+            elif isinstance(helper.end, Exception):
+                target.end = helper.end
+            else:
+                error = helper.end.error if helper.end is not None else "it did not end"
+                target.end = _failed("Its %s %s could not be copied to %s: %s" % (what, image_id, target.region, error))
+
+
+def _adopt_foreign(what: str, reference: Image, target: _Target) -> None:
+    """Another project's kernel or ramdisk is not this job's to copy: it must be there already."""
+    copy = target.task.record.find(reference.id)
+    found = glance.get(target.conn, copy.target_id if copy else reference.id)
+    there = plan.read(found) if found is not None else None
+    if there is not None and plan.verify(reference, there) is None:
+        target.references[reference.id] = there.id
+        return
+    target.end = _failed(
+        "Its %s %s belongs to project %s, not to the image's; it must be synced to %s first "
+        "(an admin can sync it)." % (what, reference.id, reference.fields.get("owner"), target.region)
+    )
+
+
+def _copy(source_conn: openstack.connection.Connection, source: Image, targets: list[_Target]) -> None:
+    """Copy ``source`` to every target: decide, make the records, move the data
+    by each target's path, verify, finish. Sets each target's ``end``."""
+    for target in targets:
+        _guard(target, _prepare, source)
+    moving = [target for target in targets if target.end is None]
+    for target in moving:
+        if target.path == DOWNLOAD and target.decision is not None and not target.decision.follow:
+            _guard(target, _start_import, source)
+    streamed = [target for target in moving if target.end is None and target.path == STREAM]
+    if streamed:
+        _stream(source_conn, source, streamed)
+    for target in moving:
+        if target.end is None and target.path == DOWNLOAD:
+            _guard(target, _await_import, source)
+    for target in moving:
+        if target.end is None:
+            _guard(target, _finish, source)
+
+
+def _guard(target: _Target, step: Callable[[Image, _Target], None], source: Image) -> None:
+    """Run one step of copying ``source`` for one target; its error ends that target only."""
+    try:
+        step(source, target)
+    except _Burnt as exc:
+        target.end = Outcome.failure(CONFLICT, str(exc))
+    except Exception as exc:
+        _discard_failed(target, exc)
+        target.end = exc
+
+
+def _discard_failed(target: _Target, error: Exception) -> None:
+    """A copy that failed for good is deleted, not left half-made; one that may
+    pass on a retry stays hidden and on record, for the retry to finish."""
+    if retry.is_transient(error) or target.image_id is None or target.decision is None or not target.decision.copy:
+        return
+    try:
+        glance.delete(target.conn, target.image_id)
+        target.task.record.forget(target.source_id)
+    except Exception as exc:  # the item's own error says more than this one
+        LOG.warning("Could not delete the failed copy %s in %s: %s", target.image_id, target.region, exc)
+
+
+def _prepare(source: Image, target: _Target) -> None:
+    """Decide; for a copy, make the hidden record in the target and keep it on record."""
+    want = plan.wanted(source, target.references)
+    copy = target.task.record.find(source.id)
+    found = glance.get(target.conn, copy.target_id if copy is not None else source.id)
+    there = plan.read(found) if found is not None else None
+    own = copy is not None and not copy.complete and there is not None and copy.target_id == there.id
+    decision = plan.decide(want, there, own, target.task.item.force)
+    target.decision = decision
+    target.image_id = there.id if there is not None else None
+    if decision.result == CONFLICT:
+        assert there is not None
+        target.end = Outcome.failure(
+            CONFLICT,
+            "Image %s (%s) in %s differs from the one in %s: %s; sync with force to replace it."
+            % (there.id, there.name, target.region, target.task.item.source_region, decision.reason),
+            target_id=there.id,
+        )
+        return
+    if not decision.copy and not decision.follow:
+        assert there is not None
+        if decision.update:
+            glance.update(target.conn, there.id, plan.patch(want, there))
+        target.task.record.keep(source.id, there.id, complete=True)
+        target.end = Outcome.success(decision.result, there.id)
+        return
+    target.path = DOWNLOAD if decision.follow else _path(target)
+    for image_id in decision.discard_before:
+        LOG.info("Deleting kingsync's unfinished copy %s in %s: its data can no longer arrive", image_id, target.region)
+        glance.delete(target.conn, image_id)
+        target.task.record.forget(source.id)
+        target.image_id = None
+    if decision.into is None and not decision.follow:
+        target.image_id = _create(source, want, target, decision.new_id)
+
+
+def _path(target: _Target) -> str:
+    """glance-download where the target offers it and kingsync may use it, else the stream."""
+    if not CONF.images.glance_download:
+        return STREAM
+    try:
+        methods = glance.import_methods(target.conn)
+    except rest.ServiceError as exc:
+        LOG.info("%s does not say which import methods it has (%s); streaming", target.region, exc.message)
+        return STREAM
+    return DOWNLOAD if glance.GLANCE_DOWNLOAD in methods else STREAM
+
+
+def _create(source: Image, want: Image, target: _Target, new_id: bool) -> str:
+    """The copy's hidden record in the target, under the source's id unless a new one is due."""
+    made: dict[str, Any] | None = None
+    if not new_id:
+        try:
+            made = glance.create(target.conn, plan.create_body(want, source.id))
+        except glance.IdTaken:
+            if not target.task.item.force:
+                raise _Burnt(
+                    "Image id %s cannot be used in %s: Glance keeps the id of a deleted image for good "
+                    "(until glance-manage db purge_images_table); sync with force to copy the image under "
+                    "a new id." % (source.id, target.region)
+                ) from None
+            LOG.info(
+                "Image id %s is taken in %s (by a deleted image); copying under a new id", source.id, target.region
+            )
+    if made is None:
+        made = glance.create(target.conn, plan.create_body(want, None))
+    image_id = str(made["id"])
+    target.task.record.keep(source.id, image_id, complete=False)
+    return image_id
+
+
+# -- glance-download ----------------------------------------------------------------------------
+
+
+def _start_import(source: Image, target: _Target) -> None:
+    assert target.image_id is not None
+    target.known_tasks = frozenset(str(task["id"]) for task in _tasks(target))
+    glance.import_from(
+        target.conn,
+        target.image_id,
+        source.id,
+        target.task.item.source_region,
+        CONF.images.glance_download_interface,
+    )
+    target.task.progress(0, int(source.size or 0))
+    LOG.info(
+        "Asked %s to import image %s from %s (glance-download)",
+        target.region,
+        source.id,
+        target.task.item.source_region,
+    )
+
+
+def _await_import(source: Image, target: _Target) -> None:
+    """Follow the import until the copy is active. A failed import leaves the
+    copy queued (glance's way) and its reason in the image's tasks."""
+    assert target.image_id is not None
+    options = CONF.images
+    deadline = time.monotonic() + options.import_timeout
+    while True:
+        body = glance.get(target.conn, target.image_id)
+        if body is None:
+            raise errors.RetryLater(
+                "The copy %s in %s disappeared during its import." % (target.image_id, target.region)
+            )
+        status = body.get("status")
+        if status == plan.ACTIVE:
+            return
+        if status == plan.QUEUED:
+            failed = [
+                task
+                for task in _tasks(target)
+                if str(task["id"]) not in target.known_tasks and task.get("status") == "failure"
+            ]
+            if failed:
+                raise errors.RetryLater(
+                    "The glance-download import of image %s into %s failed: %s (the copy stays hidden and "
+                    "queued there; doc/sync.md lists the glance settings it needs)."
+                    % (source.id, target.region, failed[0].get("message") or "no reason given")
+                )
+        elif status not in (plan.IMPORTING,):
+            raise errors.RetryLater(
+                "The copy %s in %s is %s during its import." % (target.image_id, target.region, status)
+            )
+        if time.monotonic() >= deadline:
+            raise errors.RetryLater(
+                "The glance-download import of image %s into %s did not end within %.0f s ([images] import_timeout); "
+                "it was %s." % (source.id, target.region, options.import_timeout, status)
+            )
+        time.sleep(options.import_poll_interval)
+
+
+def _tasks(target: _Target) -> list[dict[str, Any]]:
+    assert target.image_id is not None
+    try:
+        return glance.tasks(target.conn, target.image_id)
+    except rest.ServiceError as exc:
+        if exc.status in (404, 406):  # a glance before API 2.12: no tasks to read
+            return []
+        raise
+
+
+# -- the stream -----------------------------------------------------------------------------------
+
+
+def _stream(source_conn: openstack.connection.Connection, source: Image, targets: list[_Target]) -> None:
+    """Read the source once, upload to every target at once (kingsync.sync.image_stream)."""
+    size = int(source.size or 0)
+    by_region = {target.region: target for target in targets}
+    options = CONF.images
+
+    def upload(target: _Target, pipe: image_stream.Pipe) -> None:
+        assert target.image_id is not None
+        glance.upload(target.conn, target.image_id, pipe, size)
+
+    def progress(region: str, done: int) -> None:
+        by_region[region].task.progress(done, size)
+
+    try:
+        resp = glance.download(source_conn, source.id)
+        result = image_stream.fan_out(
+            glance.chunks(resp, options.chunk_kib * 1024),
+            size,
+            {target.region: functools.partial(upload, target) for target in targets},
+            algorithm=plan.stream_algorithm(source),
+            depth=options.buffer_chunks,
+            stall_timeout=options.stall_timeout,
+            progress=progress,
+        )
+    except image_stream.SourceCut as exc:
+        for target in targets:
+            target.end = errors.RetryLater(
+                "Reading image %s from %s: %s." % (source.id, targets[0].task.item.source_region, exc)
+            )
+        return
+    except Exception as exc:
+        for target in targets:
+            target.end = exc
+        return
+    LOG.info("Streamed image %s (%d bytes, read once) to %s", source.id, result.read, ", ".join(by_region))
+    for target in targets:
+        failure = result.failures[target.region]
+        if failure is None:
+            target.streamed_hash = result.digest
+        else:
+            error = failure if isinstance(failure, Exception) else errors.RetryLater(str(failure))
+            _discard_failed(target, error)
+            target.end = error
+
+
+# -- the end ------------------------------------------------------------------------------------
+
+
+def _finish(source: Image, target: _Target) -> None:
+    """Check the copy; show it (and protect it) as the source is; drop what it replaced."""
+    assert target.image_id is not None and target.decision is not None
+    body = glance.get(target.conn, target.image_id)
+    if body is None:
+        raise errors.RetryLater(
+            "The copy %s in %s disappeared before it was checked." % (target.image_id, target.region)
+        )
+    copy = plan.read(body)
+    why = plan.verify(source, copy, target.streamed_hash)
+    if why is not None:
+        glance.delete(target.conn, copy.id)
+        target.task.record.forget(source.id)
+        burnt = " (the id is now held by the deleted copy: sync again with force)" if copy.id == source.id else ""
+        target.end = _failed(
+            "The copy of image %s in %s was not the source's: %s. kingsync deleted it%s."
+            % (source.id, target.region, why, burnt)
+        )
+        return
+    ops = plan.patch(plan.wanted(source, target.references), copy)
+    if ops:
+        glance.update(target.conn, copy.id, ops)
+    for image_id in target.decision.discard_after:
+        LOG.info("Deleting image %s in %s: replaced by %s (force)", image_id, target.region, copy.id)
+        glance.delete(target.conn, image_id)
+    target.task.record.keep(source.id, copy.id, complete=True)
+    target.task.progress(int(source.size or 0), int(source.size or 0))
+    target.end = Outcome.success(target.decision.result, copy.id)
