@@ -3,7 +3,8 @@ the same id, verified, and hidden until verified.
 
 One transfer is one image from one source region to every target of a job
 that is due at once (the engine's transfer loop hands them over together,
-kingsync.engine.transfer). Per target, the data takes one of two paths:
+kingsync.engine.transfer). Per target, the data takes one of two paths
+(kingsync.sync.image_paths):
 
     glance-download  where the target's glance offers it (GET /v2/info/import)
                      and [images] glance_download is on: the target's glance
@@ -32,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,20 +40,17 @@ import openstack.connection
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
-from kingsync.conf import CONF
 from kingsync.context import RequestContext
 from kingsync.db.models import CONFLICT, ERROR, SUCCESS
 from kingsync.engine import retry
-from kingsync.regions import rest
-from kingsync.sync import errors, glance, image_stream
+from kingsync.sync import errors, glance
+from kingsync.sync import image_paths as paths
 from kingsync.sync import image_plan as plan
 from kingsync.sync.image_plan import Decision, Image
 from kingsync.sync.task import Connect, Outcome, Task
 
 LOG = logging.getLogger(__name__)
 
-DOWNLOAD = "glance-download"
-STREAM = "stream"
 Result = Outcome | Exception
 
 
@@ -248,13 +245,13 @@ def _copy(source_conn: openstack.connection.Connection, source: Image, targets: 
         _guard(target, _prepare, source)
     moving = [target for target in targets if target.end is None]
     for target in moving:
-        if target.path == DOWNLOAD and target.decision is not None and not target.decision.follow:
+        if target.path == paths.DOWNLOAD and target.decision is not None and not target.decision.follow:
             _guard(target, _start_import, source)
-    streamed = [target for target in moving if target.end is None and target.path == STREAM]
+    streamed = [target for target in moving if target.end is None and target.path == paths.STREAM]
     if streamed:
         _stream(source_conn, source, streamed)
     for target in moving:
-        if target.end is None and target.path == DOWNLOAD:
+        if target.end is None and target.path == paths.DOWNLOAD:
             _guard(target, _await_import, source)
     for target in moving:
         if target.end is None:
@@ -310,7 +307,7 @@ def _prepare(source: Image, target: _Target) -> None:
         target.task.record.keep(source.id, there.id, complete=True)
         target.end = Outcome.success(decision.result, there.id)
         return
-    target.path = DOWNLOAD if decision.follow else _path(target)
+    target.path = paths.DOWNLOAD if decision.follow else paths.choose(target.conn)
     for image_id in decision.discard_before:
         LOG.info("Deleting kingsync's unfinished copy %s in %s: its data can no longer arrive", image_id, target.region)
         glance.delete(target.conn, image_id)
@@ -318,18 +315,6 @@ def _prepare(source: Image, target: _Target) -> None:
         target.image_id = None
     if decision.into is None and not decision.follow:
         target.image_id = _create(source, want, target, decision.new_id)
-
-
-def _path(target: _Target) -> str:
-    """glance-download where the target offers it and kingsync may use it, else the stream."""
-    if not CONF.images.glance_download:
-        return STREAM
-    try:
-        methods = glance.import_methods(target.conn)
-    except rest.ServiceError as exc:
-        LOG.info("%s does not say which import methods it has (%s); streaming", target.region, exc.message)
-        return STREAM
-    return DOWNLOAD if glance.GLANCE_DOWNLOAD in methods else STREAM
 
 
 def _create(source: Image, want: Image, target: _Target, new_id: bool) -> str:
@@ -355,123 +340,27 @@ def _create(source: Image, want: Image, target: _Target, new_id: bool) -> str:
     return image_id
 
 
-# -- glance-download ----------------------------------------------------------------------------
-
-
 def _start_import(source: Image, target: _Target) -> None:
     assert target.image_id is not None
-    target.known_tasks = frozenset(str(task["id"]) for task in _tasks(target))
-    glance.import_from(
-        target.conn,
-        target.image_id,
-        source.id,
-        target.task.item.source_region,
-        CONF.images.glance_download_interface,
-    )
+    target.known_tasks = paths.start_import(target.conn, target.image_id, source, target.task.item.source_region)
     target.task.progress(0, int(source.size or 0))
-    LOG.info(
-        "Asked %s to import image %s from %s (glance-download)",
-        target.region,
-        source.id,
-        target.task.item.source_region,
-    )
 
 
 def _await_import(source: Image, target: _Target) -> None:
-    """Follow the import until the copy is active. A failed import leaves the
-    copy queued (glance's way) and its reason in the image's tasks."""
     assert target.image_id is not None
-    options = CONF.images
-    deadline = time.monotonic() + options.import_timeout
-    while True:
-        body = glance.get(target.conn, target.image_id)
-        if body is None:
-            raise errors.RetryLater(
-                "The copy %s in %s disappeared during its import." % (target.image_id, target.region)
-            )
-        status = body.get("status")
-        if status == plan.ACTIVE:
-            return
-        if status == plan.QUEUED:
-            failed = [
-                task
-                for task in _tasks(target)
-                if str(task["id"]) not in target.known_tasks and task.get("status") == "failure"
-            ]
-            if failed:
-                raise errors.RetryLater(
-                    "The glance-download import of image %s into %s failed: %s (the copy stays hidden and "
-                    "queued there; doc/sync.md lists the glance settings it needs)."
-                    % (source.id, target.region, failed[0].get("message") or "no reason given")
-                )
-        elif status not in (plan.IMPORTING,):
-            raise errors.RetryLater(
-                "The copy %s in %s is %s during its import." % (target.image_id, target.region, status)
-            )
-        if time.monotonic() >= deadline:
-            raise errors.RetryLater(
-                "The glance-download import of image %s into %s did not end within %.0f s ([images] import_timeout); "
-                "it was %s." % (source.id, target.region, options.import_timeout, status)
-            )
-        time.sleep(options.import_poll_interval)
-
-
-def _tasks(target: _Target) -> list[dict[str, Any]]:
-    assert target.image_id is not None
-    try:
-        return glance.tasks(target.conn, target.image_id)
-    except rest.ServiceError as exc:
-        if exc.status in (404, 406):  # a glance before API 2.12: no tasks to read
-            return []
-        raise
-
-
-# -- the stream -----------------------------------------------------------------------------------
+    paths.await_import(target.conn, target.image_id, source, target.known_tasks)
 
 
 def _stream(source_conn: openstack.connection.Connection, source: Image, targets: list[_Target]) -> None:
-    """Read the source once, upload to every target at once (kingsync.sync.image_stream)."""
-    size = int(source.size or 0)
-    by_region = {target.region: target for target in targets}
-    options = CONF.images
-
-    def upload(target: _Target, pipe: image_stream.Pipe) -> None:
-        assert target.image_id is not None
-        glance.upload(target.conn, target.image_id, pipe, size)
-
-    def progress(region: str, done: int) -> None:
-        by_region[region].task.progress(done, size)
-
-    try:
-        resp = glance.download(source_conn, source.id)
-        result = image_stream.fan_out(
-            glance.chunks(resp, options.chunk_kib * 1024),
-            size,
-            {target.region: functools.partial(upload, target) for target in targets},
-            algorithm=plan.stream_algorithm(source),
-            depth=options.buffer_chunks,
-            stall_timeout=options.stall_timeout,
-            progress=progress,
-        )
-    except image_stream.SourceCut as exc:
-        for target in targets:
-            target.end = errors.RetryLater(
-                "Reading image %s from %s: %s." % (source.id, targets[0].task.item.source_region, exc)
-            )
-        return
-    except Exception as exc:
-        for target in targets:
-            target.end = exc
-        return
-    LOG.info("Streamed image %s (%d bytes, read once) to %s", source.id, result.read, ", ".join(by_region))
+    sinks = {target.region: (target.conn, str(target.image_id), target.task.progress) for target in targets}
+    ends = paths.stream(source_conn, source, sinks)
     for target in targets:
-        failure = result.failures[target.region]
-        if failure is None:
-            target.streamed_hash = result.digest
+        end = ends[target.region]
+        if isinstance(end, Exception):
+            _discard_failed(target, end)
+            target.end = end
         else:
-            error = failure if isinstance(failure, Exception) else errors.RetryLater(str(failure))
-            _discard_failed(target, error)
-            target.end = error
+            target.streamed_hash = end
 
 
 # -- the end ------------------------------------------------------------------------------------
