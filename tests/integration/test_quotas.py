@@ -67,15 +67,17 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     yield from own_target(request.param, tmp_path_factory, seed=17)
 
 
-def _deploy(request: pytest.FixtureRequest, mode: str, target: TargetCloud, work: Path) -> Iterator[Deployment]:
-    """As test_deployments deploys kingsync, with the [quota] options above."""
+def _deploy(
+    request: pytest.FixtureRequest, mode: str, target: TargetCloud, work: Path, extra: str = ""
+) -> Iterator[Deployment]:
+    """As test_deployments deploys kingsync, with the [quota] options above (and ``extra`` ones)."""
     port = _free_port()
     with contextlib.ExitStack() as stack:
         if mode == "embedded":
             log = work / "kingsync.log"
             conf = _config(work / "kingsync.conf", target.auth_url, port, f"sqlite:///{work}/ks.sqlite", None, log)
-            with conf.open("a") as extra:
-                extra.write(QUOTA_OPTIONS)
+            with conf.open("a") as options:
+                options.write(QUOTA_OPTIONS + extra)
             processes = [subprocess.Popen([str(BIN / "kingsync"), "all-in-one", "--config-file", str(conf)])]
             logs = [log]
         else:
@@ -88,8 +90,8 @@ def _deploy(request: pytest.FixtureRequest, mode: str, target: TargetCloud, work
                 for name, log in zip(("api", "engine"), logs, strict=True)
             ]
             for conf in confs:
-                with conf.open("a") as extra:
-                    extra.write(QUOTA_OPTIONS)
+                with conf.open("a") as options:
+                    options.write(QUOTA_OPTIONS + extra)
             subprocess.run([str(BIN / "kingsync-manage"), "--config-file", str(confs[0]), "db", "sync"], check=True)
             processes = [
                 subprocess.Popen([str(BIN / "kingsync-api"), "--config-file", str(confs[0])]),
