@@ -24,6 +24,9 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from kingbirdclient.api import client as kingbird
 
 from tests.conformance.conftest import TargetCloud, own_target
 from tests.integration.test_deployments import Deployment
@@ -271,3 +274,55 @@ def _wait_moving(caller: Caller, job_id: str, region: str) -> int:
             return int(progress["bytes_done"])
         time.sleep(0.05)
     raise AssertionError("the transfer to %s did not start within 60 s" % region)
+
+
+# -- python-kingbirdclient, unchanged ---------------------------------------------------------------------
+
+
+def test_kingbirdclients_template_syncs_a_keypair_an_image_and_a_flavor(
+    target: TargetCloud, auto: Deployment, images: Images
+) -> None:
+    """What ``kingbird sync template FILE`` sends, as an admin (flavors are for admins)."""
+    admin = target.admin()
+    name = "kb-" + uuid.uuid4().hex[:8]
+    admin.compute.create_keypair(name=name, public_key=_public_key(), type="ssh")
+    admin.compute.create_flavor(name=name, ram=256, vcpus=1, disk=1)
+    image = images.make(MiB)
+    client = kingbird.client(
+        kingbird_url=auto.url + "/v1.0",
+        auth_token=admin.session.get_token(),
+        project_id=admin.current_project_id,
+    ).sync_manager
+    try:
+        common = {"source": "RegionOne", "target": TARGETS}
+        (job,) = client.sync_resources(
+            Sync=[
+                {"resource_type": "keypair", "resources": [name], **common},
+                {"resource_type": "image", "resources": [image["id"]], **common},
+                {"resource_type": "flavor", "resources": [name], **common},
+            ]
+        )
+        caller = Caller(admin, auto)
+        status, _ = caller.wait(job.id)
+        items = client.sync_job_detail(job.id)
+        assert status == "SUCCESS"
+        assert sorted((item.resource_type, item.target_region, item.status) for item in items) == sorted(
+            (kind, region, "SUCCESS") for kind in ("keypair", "image", "flavor") for region in TARGETS
+        )
+        (single,) = client.sync_resources(
+            resource_type="image", resources=[image["id"]], source="RegionOne", target=["RegionTwo"], force="False"
+        )
+        assert caller.wait(single.id)[1]["RegionTwo"]["result"] == "unchanged"
+        for region in TARGETS:
+            same_copy(image, read(target, region, image["id"]))
+    finally:
+        for region in target.regions:
+            target.admin(region).compute.delete_keypair(name, ignore_missing=True)
+            found = target.admin(region).compute.find_flavor(name, ignore_missing=True)
+            if found is not None:
+                target.admin(region).compute.delete_flavor(found.id, ignore_missing=True)
+
+
+def _public_key() -> str:
+    key = ed25519.Ed25519PrivateKey.generate().public_key()
+    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + " kb@test"
