@@ -4,6 +4,7 @@ other kind's: a long transfer never holds a slot a keypair needs."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from kingsync.db import jobs
@@ -32,11 +33,14 @@ class SlowTransfer:
             self.running -= 1
         return Outcome.success(CREATED, task.item.resource)
 
+    def transfer(self, tasks: Sequence[Task]) -> list[Outcome | Exception]:
+        return [self.sync(task) for task in tasks]
+
     def kinds(self) -> Registry:
         def exists(*args: Any) -> None:
             return None
 
-        blob = Kind("blob", exists, self.sync, lambda project, user: project, transfer=True)
+        blob = Kind("blob", exists, self.sync, lambda project, user: project, transfer=self.transfer)
         return Registry([KINDS.get("keypair"), blob])
 
 
