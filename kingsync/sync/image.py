@@ -342,7 +342,14 @@ def _create(source: Image, want: Image, target: _Target, new_id: bool) -> str:
 
 def _start_import(source: Image, target: _Target) -> None:
     assert target.image_id is not None
-    target.known_tasks = paths.start_import(target.conn, target.image_id, source, target.task.item.source_region)
+    try:
+        target.known_tasks = paths.start_import(target.conn, target.image_id, source, target.task.item.source_region)
+    except paths.ImportLocked as exc:
+        # An earlier import that failed mid-copy keeps the copy locked for an hour:
+        # send the data through the engine instead.
+        LOG.info("%s; streaming image %s to %s instead", exc, source.id, target.region)
+        target.path = paths.STREAM
+        return
     target.task.progress(0, int(source.size or 0))
 
 

@@ -32,6 +32,11 @@ DOWNLOAD = "glance-download"
 STREAM = "stream"
 
 
+class ImportLocked(Exception):
+    """The copy is locked by an earlier import that failed mid-copy: glance frees
+    the lock only after an hour (sync-facts §1.5), or when the image is deleted."""
+
+
 def choose(conn: openstack.connection.Connection) -> str:
     """glance-download where the target offers it and kingsync may use it, else the stream."""
     if not CONF.images.glance_download:
@@ -53,7 +58,15 @@ def start_import(
     """Ask the target's glance to pull ``source`` into its queued ``image_id``;
     returns the ids of the image's tasks from before (not this import's)."""
     known = frozenset(str(task["id"]) for task in _tasks(conn, image_id))
-    glance.import_from(conn, image_id, source.id, source_region, CONF.images.glance_download_interface)
+    try:
+        glance.import_from(conn, image_id, source.id, source_region, CONF.images.glance_download_interface)
+    except rest.ServiceError as exc:
+        if exc.status == 409 and "active task" in exc.message:
+            raise ImportLocked(
+                "%s holds an import lock on %s from an import that failed mid-copy (%s)"
+                % (conn.config.region_name, image_id, exc.message)
+            ) from None
+        raise
     LOG.info("Asked %s to import image %s from %s (glance-download)", conn.config.region_name, source.id, source_region)
     return known
 

@@ -67,9 +67,14 @@ def test_show_has_kingbirds_item_fields_and_kingsyncs(api: Api, keypair: str) ->
     items = resp.json()["job_set"]
     assert sorted(item["target_region"] for item in items) == ["RegionThree", "RegionTwo"]
     for item in items:
-        assert set(item) == KINGBIRD_SHOW_FIELDS | {"result", "error", "target_id", "attempts"}
+        assert set(item) == KINGBIRD_SHOW_FIELDS | {"result", "error", "target_id", "attempts", "progress"}
         assert (item["resource"], item["resource_type"], item["source_region"]) == (keypair, "keypair", "RegionOne")
-        assert (item["sync_status"], item["result"], item["attempts"]) == ("IN_PROGRESS", None, 0)
+        assert (item["sync_status"], item["result"], item["attempts"], item["progress"]) == (
+            "IN_PROGRESS",
+            None,
+            0,
+            None,
+        )
 
 
 def test_show_reports_how_items_ended(api: Api, keypair: str, db_url: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,3 +209,30 @@ def test_a_copy_by_glance_download_moves_no_data_through_the_engine(
             copy is not None and copy["custom"] == "kept"
         )  # set by kingsync: glance-download copies no custom property
         assert bytes_of(env, region, source["id"]) == payload
+
+
+def test_a_copy_locked_by_an_import_that_failed_mid_copy_gets_its_data_streamed(
+    env: Env, engine: EngineFactory, downloads: list[str]
+) -> None:
+    """Glance keeps an image locked for an hour after a glance-download import
+    that failed while copying (sync-facts §1.5): the retry streams the data."""
+    payload = data("locked", MiB)
+    source = make_image(env, "RegionOne", payload)
+    stored = Path(env.cloud.data_dir) / "image" / "RegionOne" / source["id"]
+    hidden = stored.with_name(stored.name + ".away")
+    stored.rename(hidden)  # the source's data is gone: its /file answers short
+    env.engine_options(max_attempts=1)
+    try:
+        failed = sync(env, engine, source["id"], ["RegionTwo"]).items[0]
+    finally:
+        hidden.rename(stored)
+    assert failed.status == FAILURE and "import" in str(failed.error)
+    locked = read(env, "RegionTwo", source["id"])
+    assert locked is not None and locked["status"] == "queued" and locked.get("os_glance_import_task")
+
+    env.engine_options(max_attempts=2)
+    again = sync(env, engine, source["id"], ["RegionTwo"]).items[0]
+    assert (again.result, again.target_id) == (CREATED, source["id"]), again.error
+    assert downloads == ["RegionOne"]  # streamed, since the lock forbids another import
+    same_copy(source, read(env, "RegionTwo", source["id"]))
+    assert bytes_of(env, "RegionTwo", source["id"]) == payload
