@@ -33,6 +33,10 @@ class SimControl:
     def clear_faults(self, region: str) -> dict[str, Any]:
         return dict(self._call("DELETE", f"/regions/{region}/faults"))
 
+    def set_import_methods(self, region: str, methods: list[str]) -> dict[str, Any]:
+        """Glance's enabled import methods in ``region``, e.g. ``["glance-direct", "glance-download"]``."""
+        return dict(self._call("PUT", f"/regions/{region}/import-methods", {"import_methods": methods}))
+
     def set_usage(self, region: str, project_id: str, **services: dict[str, int]) -> dict[str, Any]:
         """E.g. ``set_usage("RegionOne", pid, compute={"cores": 4, "ram": 2048})``."""
         return dict(self._call("PUT", f"/regions/{region}/usage/{project_id}", services))

@@ -17,7 +17,7 @@ import random
 import shutil
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,8 @@ class Region:
     # cores, RAM): service -> project -> resource -> count, set through the
     # control API so tests and benchmarks can put a project near its limits.
     extra_usage: dict[str, dict[str, dict[str, int]]] = dataclasses.field(default_factory=dict)
+    # Glance's enabled_import_methods (set through the control API).
+    image_import_methods: list[str] = dataclasses.field(default_factory=lambda: image.default_methods(True))
     # Requests served: "service METHOD" -> count (for benchmarks).
     stats: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     port: int = 0
@@ -96,12 +98,18 @@ class SimCloud:
         self._own_data_dir = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="kingsync-sim-"))
         self.identity = identity.State.bootstrap()
-        self.regions: dict[str, Region] = {name: Region(name=name) for name in names}
+        # As on the devcloud, every region but the first can import by glance-download.
+        self.regions: dict[str, Region] = {
+            name: Region(name=name, image_import_methods=image.default_methods(index == 0))
+            for index, name in enumerate(names)
+        }
         self.identity_url = ""
         self._runners: list[web.AppRunner] = []
         self._region_sites: dict[str, web.TCPSite] = {}
         self._region_runners: dict[str, web.AppRunner] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Work the services do after answering (glance's imports), cancelled at stop.
+        self._background: set[asyncio.Task[None]] = set()
         self._thread: threading.Thread | None = None
         if state_file and os.path.exists(state_file):
             self.load(state_file)
@@ -213,7 +221,16 @@ class SimCloud:
             await site.start()
             self._region_sites[name] = site
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the simulator's loop after the current answer."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -1,15 +1,18 @@
 """The simulator's control API, beside Keystone on the identity port.
 
 Not an OpenStack API: tests and benchmarks use it to fail, slow down or
-restore a region, to stand in usage for resources the simulator does not
-model (servers, cores, RAM), to create many projects at once and to read
-request counts. Served without authentication, on loopback.
+restore a region, to change the import methods its glance offers, to stand
+in usage for resources the simulator does not model (servers, cores, RAM),
+to create many projects at once and to read request counts. Served without
+authentication, on loopback.
 
     GET    /sim/v1/regions                      regions, ports and faults
     PUT    /sim/v1/regions/{region}/faults      {"latency_ms": 50, "down": true, ...}
     DELETE /sim/v1/regions/{region}/faults      back to healthy
     PUT    /sim/v1/regions/{region}/usage/{project}
                                                 {"compute": {"cores": 4}, "volume": {...}}
+    PUT    /sim/v1/regions/{region}/import-methods
+                                                {"import_methods": ["glance-direct", ...]}
     POST   /sim/v1/projects                     {"count": 1000, "prefix": "bench"}
     GET    /sim/v1/stats                        requests served per region
     DELETE /sim/v1/stats                        reset the counters
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, NoReturn
 from aiohttp import web
 
 from kingsync.sim import wire
+from kingsync.sim.image.imports import METHODS
 from kingsync.sim.wire import Json
 
 if TYPE_CHECKING:
@@ -42,7 +46,13 @@ def add_routes(app: web.Application, cloud: SimCloud) -> None:
         return region
 
     def describe(region: Region) -> Json:
-        return {"name": region.name, "url": region.url, "port": region.port, "faults": region.faults.as_json()}
+        return {
+            "name": region.name,
+            "url": region.url,
+            "port": region.port,
+            "faults": region.faults.as_json(),
+            "import_methods": region.image_import_methods,
+        }
 
     async def list_regions(request: web.Request) -> web.Response:
         return wire.json_response(
@@ -90,6 +100,23 @@ def add_routes(app: web.Application, cloud: SimCloud) -> None:
             }
         )
 
+    async def set_import_methods(request: web.Request) -> web.Response:
+        """Glance's enabled_import_methods in the region, in the order given."""
+        region = region_of(request)
+        body = await wire.read_json(request, _fault)
+        methods = body.get("import_methods")
+        if (
+            set(body) != {"import_methods"}
+            or not isinstance(methods, list)
+            or not all(m in METHODS for m in methods)
+            or len(set(methods)) != len(methods)
+        ):
+            _fault(
+                400, "import_methods must be a list of distinct methods from %s, and nothing else" % ", ".join(METHODS)
+            )
+        region.image_import_methods = list(methods)
+        return wire.json_response(describe(region))
+
     async def create_projects(request: web.Request) -> web.Response:
         body = await wire.read_json(request, _fault)
         count, prefix = body.get("count"), body.get("prefix", "project")
@@ -118,6 +145,7 @@ def add_routes(app: web.Application, cloud: SimCloud) -> None:
     app.router.add_put("/sim/v1/regions/{region}/faults", set_faults)
     app.router.add_delete("/sim/v1/regions/{region}/faults", clear_faults)
     app.router.add_put("/sim/v1/regions/{region}/usage/{project}", set_usage)
+    app.router.add_put("/sim/v1/regions/{region}/import-methods", set_import_methods)
     app.router.add_post("/sim/v1/projects", create_projects)
     app.router.add_get("/sim/v1/stats", stats)
     app.router.add_delete("/sim/v1/stats", reset_stats)

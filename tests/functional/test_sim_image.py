@@ -1,9 +1,11 @@
 """The simulated Glance beyond what the real one can be asked to show:
-memory use while streaming, persistence, interrupted and racing uploads,
-and that a project's calls do not scan every image."""
+memory use while streaming and importing, persistence, interrupted and
+racing uploads, faults and import methods set at run time, the import lock's
+expiry, and that a project's calls do not scan every image."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import socket
 import time
@@ -19,22 +21,24 @@ import openstack.connection
 import pytest
 
 from kingsync.sim.auth import Context
+from kingsync.sim.client import SimControl
 from kingsync.sim.cloud import SimCloud
 from kingsync.sim.image import listing, store
 from kingsync.sim.image.state import State, new_image
 
+Json = dict[str, Any]
 MiB = 1024 * 1024
 CHUNK = 64 * 1024
 OCTETS = {"Content-Type": "application/octet-stream"}
 
 
-def _connect(cloud: SimCloud, tmp_path: Path, persona: str = "member") -> openstack.connection.Connection:
+def _connect(
+    cloud: SimCloud, tmp_path: Path, persona: str = "member", region: str = "RegionOne"
+) -> openstack.connection.Connection:
     path = tmp_path / "clouds.yaml"
     cloud.write_clouds_yaml(str(path))
     config = openstack.config.OpenStackConfig(config_files=[str(path)])
-    return openstack.connection.Connection(
-        config=config.get_one(cloud=f"kingsync-sim-{persona}", region_name="RegionOne")
-    )
+    return openstack.connection.Connection(config=config.get_one(cloud=f"kingsync-sim-{persona}", region_name=region))
 
 
 def _zeros(size: int) -> Iterator[bytes]:
@@ -177,3 +181,152 @@ def test_a_projects_listing_reads_only_what_it_may_see() -> None:
     assert len(seen) == 2 + 4  # its own two, and the four public ones
     page, more = listing.select(state, ctx, query)
     assert len(page) == 6 and not more
+
+
+# -- glance-download ---------------------------------------------------------------------------------------
+
+
+def _import(
+    cloud: SimCloud,
+    tmp_path: Path,
+    source_id: str,
+    target_id: str,
+    source: str = "RegionOne",
+    target: str = "RegionTwo",
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Import ``source_id`` into ``target_id`` by glance-download; the image and its tasks once it settled."""
+    conn = _connect(cloud, tmp_path, region=target)
+    method = {"name": "glance-download", "glance_image_id": source_id, "glance_region": source}
+    assert conn.image.post(f"/images/{target_id}/import", json={"method": method}).status_code == 202
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        tasks: list[dict[str, Any]] = conn.image.get(f"/images/{target_id}/tasks").json()["tasks"]
+        if all(task["status"] in ("success", "failure") for task in tasks):
+            return conn.image.get(f"/images/{target_id}").json(), tasks
+        time.sleep(0.05)
+    raise AssertionError("the import did not end within 60 s")
+
+
+def test_a_large_import_is_never_held_whole_in_memory(sim_cloud: SimCloud, tmp_path: Path) -> None:
+    size = 128 * MiB
+    source = _new(_connect(sim_cloud, tmp_path), name="big-source")
+    _connect(sim_cloud, tmp_path).image.put(f"/images/{source}/file", data=_zeros(size), headers=OCTETS)
+    target = _new(_connect(sim_cloud, tmp_path, region="RegionTwo"), id=source)
+    tracemalloc.start()
+    try:
+        image, tasks = _import(sim_cloud, tmp_path, source, target)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert image["status"] == "active" and image["size"] == size and tasks[0]["message"] == "Copied 128 MiB"
+    assert peak < 24 * MiB, f"peak {peak / MiB:.1f} MiB while importing {size / MiB:.0f} MiB"
+    for region in ("RegionOne", "RegionTwo"):
+        _connect(sim_cloud, tmp_path, region=region).image.delete(f"/images/{source}")
+
+
+@pytest.mark.parametrize("faults", [{"error_rate": 1.0}, {"down": True}])
+def test_faults_of_the_source_region_fail_the_import(fresh_sim: SimCloud, tmp_path: Path, faults: Json) -> None:
+    source = _new(_connect(fresh_sim, tmp_path), name="source")
+    _connect(fresh_sim, tmp_path).image.put(f"/images/{source}/file", data=b"data", headers=OCTETS)
+    target = _new(_connect(fresh_sim, tmp_path, region="RegionTwo"), name="target")
+    SimControl(fresh_sim.auth_url).set_faults("RegionOne", **faults)
+    image, tasks = _import(fresh_sim, tmp_path, source, target)
+    assert [t["status"] for t in tasks] == ["failure"]
+    assert image["status"] == "queued" and image["os_glance_importing_to_stores"] == "fs"
+    SimControl(fresh_sim.auth_url).clear_faults("RegionOne")
+    image, tasks = _import(fresh_sim, tmp_path, source, target)
+    assert image["status"] == "active" and sorted(t["status"] for t in tasks) == ["failure", "success"]
+
+
+def test_faults_of_the_target_region_apply_to_import_and_tasks(fresh_sim: SimCloud, tmp_path: Path) -> None:
+    conn = _connect(fresh_sim, tmp_path, region="RegionTwo")
+    target = _new(conn, name="target")
+    SimControl(fresh_sim.auth_url).set_faults("RegionTwo", error_rate=1.0, error_status=500)
+    method = {"name": "glance-download", "glance_image_id": str(uuid.uuid4()), "glance_region": "RegionOne"}
+    assert conn.image.post(f"/images/{target}/import", json={"method": method}, raise_exc=False).status_code == 500
+    assert conn.image.get(f"/images/{target}/tasks", raise_exc=False).status_code == 500
+    SimControl(fresh_sim.auth_url).clear_faults("RegionTwo")
+    assert conn.image.get(f"/images/{target}/tasks").json() == {"tasks": []}
+
+
+def test_import_methods_are_set_per_region_at_run_time(fresh_sim: SimCloud, tmp_path: Path) -> None:
+    control = SimControl(fresh_sim.auth_url)
+    assert [r["import_methods"] for r in control.regions()] == [
+        ["glance-direct", "web-download"],
+        ["glance-direct", "web-download", "glance-download"],
+        ["glance-direct", "web-download", "glance-download"],
+    ]
+    control.set_import_methods("RegionOne", ["glance-download"])
+    conn = _connect(fresh_sim, tmp_path)
+    assert conn.image.get("/info/import").json()["import-methods"]["value"] == ["glance-download"]
+    target = conn.image.post("/images", json={"disk_format": "raw", "container_format": "bare"})
+    assert target.headers["OpenStack-image-import-methods"] == "glance-download"
+    source = _new(_connect(fresh_sim, tmp_path, region="RegionTwo"), name="from-two")
+    _connect(fresh_sim, tmp_path, region="RegionTwo").image.put(f"/images/{source}/file", data=b"2", headers=OCTETS)
+    image, _ = _import(fresh_sim, tmp_path, source, target.json()["id"], source="RegionTwo", target="RegionOne")
+    assert image["status"] == "active"
+    control.set_import_methods("RegionTwo", [])
+    created = _connect(fresh_sim, tmp_path, region="RegionTwo").image.post("/images", json={})
+    assert "OpenStack-image-import-methods" not in created.headers  # glance sends no empty header
+    for bad in (["glance-download", "glance-download"], ["ftp"], "glance-download"):
+        with pytest.raises(RuntimeError, match="400"):
+            control.set_import_methods("RegionOne", bad)  # type: ignore[arg-type]
+
+
+def test_a_stale_import_lock_is_broken_after_an_hour(sim_cloud: SimCloud, tmp_path: Path) -> None:
+    conn = _connect(sim_cloud, tmp_path)
+    source = _new(conn, name="vanishing")
+    conn.image.put(f"/images/{source}/file", data=b"v" * 100, headers=OCTETS)
+    (Path(sim_cloud.data_dir) / "image" / "RegionOne" / source).unlink()
+    target = _new(_connect(sim_cloud, tmp_path, region="RegionTwo"), name="locked")
+    image, (failed,) = _import(sim_cloud, tmp_path, source, target)
+    assert image["os_glance_import_task"] == failed["id"] and image["os_glance_failed_import"] == "fs"
+    good = _new(conn, name="good")
+    conn.image.put(f"/images/{good}/file", data=b"g", headers=OCTETS)
+
+    async def age() -> None:
+        task = sim_cloud.regions["RegionTwo"].image.task(target, failed["id"])
+        assert task is not None
+        task["updated_at"] = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=61)).strftime(
+            "%Y-%m-%dT%H:%M:%S.000000"
+        )
+
+    sim_cloud.call(age())
+    image, tasks = _import(sim_cloud, tmp_path, good, target)
+    assert image["status"] == "active" and "os_glance_import_task" not in image
+    assert image["os_glance_failed_import"] == "" and image["os_glance_importing_to_stores"] == ""
+    assert sorted(t["status"] for t in tasks) == ["failure", "success"]
+
+
+def test_import_tasks_survive_a_restart(tmp_path: Path) -> None:
+    state_file, data_dir = str(tmp_path / "state.json"), str(tmp_path / "data")
+    cloud = SimCloud(regions=2, port=0, state_file=state_file, data_dir=data_dir).start_in_thread()
+    try:
+        source = _new(_connect(cloud, tmp_path), name="source")
+        _connect(cloud, tmp_path).image.put(f"/images/{source}/file", data=b"kept", headers=OCTETS)
+        target = _new(_connect(cloud, tmp_path, region="RegionTwo"), id=source)
+        _, tasks = _import(cloud, tmp_path, source, target)
+    finally:
+        cloud.stop_thread()
+    cloud = SimCloud(regions=2, port=0, state_file=state_file, data_dir=data_dir).start_in_thread()
+    try:
+        conn = _connect(cloud, tmp_path, region="RegionTwo")
+        assert conn.image.get(f"/images/{target}/tasks").json()["tasks"] == tasks
+        assert conn.image.get(f"/images/{target}/file").content == b"kept"
+    finally:
+        cloud.stop_thread()
+
+
+def test_stopping_the_simulator_cancels_running_imports(tmp_path: Path) -> None:
+    cloud = SimCloud(regions=2, port=0).start_in_thread()
+    source = _new(_connect(cloud, tmp_path), name="slow")
+    _connect(cloud, tmp_path).image.put(f"/images/{source}/file", data=b"s", headers=OCTETS)
+    target = _new(_connect(cloud, tmp_path, region="RegionTwo"), name="target")
+    SimControl(cloud.auth_url).set_faults("RegionOne", latency_ms=30_000)
+    method = {"name": "glance-download", "glance_image_id": source, "glance_region": "RegionOne"}
+    conn = _connect(cloud, tmp_path, region="RegionTwo")
+    assert conn.image.post(f"/images/{target}/import", json={"method": method}).status_code == 202
+    time.sleep(0.2)
+    start = time.monotonic()
+    cloud.stop_thread()
+    assert time.monotonic() - start < 5

@@ -1,5 +1,6 @@
 """Simulated Glance v2 (as glance 33 serves it with one file store):
-images, their data, tags and members, schemas and discovery.
+images, their data, tags and members, the glance-download import and its
+tasks, schemas and discovery.
 
 Errors are webob pages, rendered for the request's Accept header, as
 glance's are (the 401 for a missing or bad token included).
@@ -7,7 +8,6 @@ glance's are (the 401 for a missing or bad token included).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -18,10 +18,12 @@ from kingsync.sim import auth, wire
 from kingsync.sim.image.data import ImageData
 from kingsync.sim.image.discovery import Discovery
 from kingsync.sim.image.images import Images
+from kingsync.sim.image.imports import Imports, default_methods
 from kingsync.sim.image.members import Members
 from kingsync.sim.image.policy import NOT_FOUND, GlanceError
-from kingsync.sim.image.service import Service
+from kingsync.sim.image.service import Service, request_id
 from kingsync.sim.image.state import State
+from kingsync.sim.image.tasks import Tasks
 
 if TYPE_CHECKING:
     from kingsync.sim.cloud import Region, SimCloud
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 PREFIX = "/image"
 CATALOG = [("image", "glance", "/image")]
 
-__all__ = ["CATALOG", "PREFIX", "State", "make_app"]
+__all__ = ["CATALOG", "PREFIX", "State", "default_methods", "make_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNAUTHORIZED = (
@@ -88,7 +90,7 @@ async def _request_id(request: web.Request, response: web.StreamResponse) -> Non
     """glance's request-id middleware runs after the token check, so every
     answer past it (errors too) names the request."""
     if auth.CONTEXT_KEY in request:
-        response.headers.setdefault("x-openstack-request-id", "req-%s" % uuid.uuid4())
+        response.headers.setdefault("x-openstack-request-id", request_id(request))
 
 
 def make_app(cloud: SimCloud, region: Region) -> web.Application:
@@ -97,6 +99,7 @@ def make_app(cloud: SimCloud, region: Region) -> web.Application:
     app.on_response_prepare.append(_request_id)
     svc = Service(cloud, region)
     discovery, images, data, members = Discovery(svc), Images(svc), ImageData(svc), Members(svc)
+    imports, tasks = Imports(svc), Tasks(svc)
     one = "/v2/images/{image_id}"
     # path -> {method: handler}; every other method is glance's 405.
     table: dict[str, dict[str, Handler]] = {
@@ -113,6 +116,7 @@ def make_app(cloud: SimCloud, region: Region) -> web.Application:
         one + "/actions/deactivate": {"POST": images.deactivate},
         one + "/actions/reactivate": {"POST": images.reactivate},
         one + "/file": {"GET": data.download, "PUT": data.upload},
+        one + "/import": {"POST": imports.create},
         one + "/tags/{tag}": {"PUT": images.add_tag, "DELETE": images.remove_tag},
         one + "/members": {"GET": members.index, "POST": members.create},
         one + "/members/{member_id}": {"GET": members.show, "PUT": members.update, "DELETE": members.delete},
@@ -122,6 +126,10 @@ def make_app(cloud: SimCloud, region: Region) -> web.Application:
         for method, handler in methods.items():
             resource.add_route(method, handler)
         resource.add_route("*", _reject(", ".join(methods)))
+    # glance routes no other method for an image's tasks: they fall through to 404.
+    tasks_resource = app.router.add_resource(one + "/tasks")
+    tasks_resource.add_route("GET", tasks.index)
+    tasks_resource.add_route("*", _no_route)
     app.router.add_route("*", "/v2", _no_route)
     app.router.add_route("*", "/v2/{tail:.*}", _no_route)
     app.router.add_route("*", "/versions", discovery.versions)

@@ -36,7 +36,7 @@ class ImageData:
     # -- upload ------------------------------------------------------------------------
 
     async def upload(self, request: web.Request) -> web.Response:
-        self._check_request(request)
+        expected = self._check_request(request)
         ctx = self.svc.context(request)
         backend = request.headers.get("X-Image-Meta-Store", store.STORE_ID)
         if backend != store.STORE_ID:
@@ -54,9 +54,14 @@ class ImageData:
         try:
             async for chunk in request.content.iter_chunked(store.CHUNK):
                 await sink.write(chunk)
+                store.check_size(sink.size, expected, finished=False)
+            store.check_size(sink.size, expected, finished=True)
         except store.TooLarge:
             self._abandon(sink, image_id)
             fail(413, "The incoming image is too large: The provided image is too large.")
+        except store.SizeMismatch as exc:
+            self._abandon(sink, image_id)
+            fail(400, str(exc))
         except BaseException:
             # A dropped connection (or a cancelled handler) puts the image
             # back in the queue, as glance does for any failed upload.
@@ -66,18 +71,20 @@ class ImageData:
         return no_content()
 
     @staticmethod
-    def _check_request(request: web.Request) -> None:
-        """The deserializer: an octet-stream body and a sane size header."""
+    def _check_request(request: web.Request) -> int | None:
+        """The deserializer: an octet-stream body; the size the data must
+        have, from X-OpenStack-Image-Size or else the Content-Length."""
         if "Content-Type" not in request.headers:
             raise _unsupported(request, "Invalid content type None")
         if request.content_type != "application/octet-stream":
             raise _unsupported(request, "Invalid content type %s" % request.content_type)
         size = request.headers.get("X-OpenStack-Image-Size")
-        if size is not None:
-            try:
-                int(size)
-            except ValueError:
-                fail(400, "Invalid or missing image size in request headers.")
+        if size is None:
+            return request.content_length or None
+        try:
+            return int(size)
+        except ValueError:
+            fail(400, "Invalid or missing image size in request headers.")
 
     def _abandon(self, sink: store.Sink, image_id: str) -> None:
         sink.discard()
@@ -114,8 +121,8 @@ class ImageData:
         if image["status"] == "deactivated" and not ctx.is_admin:
             fail(403, "The requested image has been deactivated. Image data download is forbidden.")
         enforce(may_download(ctx, image), ctx, image, "download_image")
-        if not image["stored"]:
-            # glance_store finds no location: 204 and no body.
+        if not image["stored"] or not self.svc.data_path(image["id"]).exists():
+            # glance_store finds no location, or no file behind it: 204 and no body.
             return web.Response(status=204)
         offset, length, status = _wanted_span(request, image["size"])
         response = web.StreamResponse(status=status)

@@ -31,7 +31,6 @@ VERSIONS = (
     ("2.1", "SUPPORTED"),
     ("2.0", "SUPPORTED"),
 )
-IMPORT_METHODS = ["glance-direct", "web-download"]
 
 
 class Discovery:
@@ -70,7 +69,11 @@ class Discovery:
 
     async def info_import(self, request: web.Request) -> web.Response:
         body = {
-            "import-methods": {"description": "Import methods available.", "type": "array", "value": IMPORT_METHODS}
+            "import-methods": {
+                "description": "Import methods available.",
+                "type": "array",
+                "value": self.svc.import_methods,
+            }
         }
         return json_response(body)
 

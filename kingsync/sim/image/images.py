@@ -25,7 +25,6 @@ from kingsync.sim.image.schema import validate
 from kingsync.sim.image.service import Service, json_response, no_content, read_body, view
 from kingsync.sim.image.state import Json, new_image, now
 
-IMPORT_METHODS = "glance-direct,web-download"  # the devcloud's enabled_import_methods
 # enabled_backends, with the staging and tasks stores glance adds itself.
 STORE_IDS = "fs,os_glance_staging_store,os_glance_tasks_store"
 PROPERTY_QUOTA = 128  # [DEFAULT] image_property_quota
@@ -76,11 +75,10 @@ class Images:
             fail(409, "Image ID %s already exists!" % image_id)
         image = new_image(image_id, owner, attrs, properties, tags)
         state.add(image)
-        headers = {
-            "Location": "%s/v2/images/%s" % (self.svc.root_url(), image_id),
-            "OpenStack-image-import-methods": IMPORT_METHODS,
-            "OpenStack-image-store-ids": STORE_IDS,
-        }
+        headers = {"Location": "%s/v2/images/%s" % (self.svc.root_url(), image_id)}
+        if self.svc.import_methods:  # glance sends no empty header
+            headers["OpenStack-image-import-methods"] = ",".join(self.svc.import_methods)
+        headers["OpenStack-image-store-ids"] = STORE_IDS
         return json_response(view(image), status=201, headers=headers)
 
     # -- read ------------------------------------------------------------------------------

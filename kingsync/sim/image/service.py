@@ -4,6 +4,7 @@ image looks on the wire."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ from kingsync.sim.image.store import STORE_ID
 
 if TYPE_CHECKING:
     from kingsync.sim.cloud import Region, SimCloud
+
+REQUEST_ID = web.RequestKey("kingsync.sim.image.request_id", str)
 
 
 class Service:
@@ -42,6 +45,19 @@ class Service:
 
     def root_url(self) -> str:
         return self.region.url + "/image"
+
+    @property
+    def import_methods(self) -> list[str]:
+        """This glance's ``enabled_import_methods``."""
+        return self.region.image_import_methods
+
+
+def request_id(request: web.Request) -> str:
+    """The id glance's request-id middleware gives the request: in the
+    answer's ``x-openstack-request-id`` and in any task the request makes."""
+    if REQUEST_ID not in request:
+        request[REQUEST_ID] = "req-%s" % uuid.uuid4()
+    return request[REQUEST_ID]
 
 
 def view(image: Json) -> Json:

@@ -1,5 +1,6 @@
-"""What one region's Glance holds: image records, their members, and the ids
-of deleted images (glance keeps deleted rows, so their ids stay taken).
+"""What one region's Glance holds: image records, their members, their import
+tasks, and the ids of deleted images (glance keeps deleted rows, so their
+ids stay taken).
 
 Records are plain JSON-able dicts so the state persists with
 ``dataclasses.asdict``. Lookups a member's calls need (its own images,
@@ -80,6 +81,8 @@ class State:
     members: dict[str, dict[str, Json]] = dataclasses.field(default_factory=dict)
     # ids of deleted images -> when (a new image may not reuse them)
     deleted: dict[str, str] = dataclasses.field(default_factory=dict)
+    # image id -> its import tasks, in creation order
+    tasks: dict[str, list[Json]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Indexes, rebuilt from the records (not persisted).
@@ -103,6 +106,7 @@ class State:
         self._unindex(image)
         for member_id in self.members.pop(image_id, {}):
             self._shared_with.get(member_id, set()).discard(image_id)
+        self.tasks.pop(image_id, None)
         self.deleted[image_id] = now()
 
     def update(self, image: Json, changes: Json) -> None:
@@ -128,6 +132,14 @@ class State:
 
     def shared_with(self, project_id: str) -> list[Json]:
         return [self.images[i] for i in self._shared_with.get(project_id, ())]
+
+    # -- import tasks ------------------------------------------------------------------------
+
+    def add_task(self, task: Json) -> None:
+        self.tasks.setdefault(task["image_id"], []).append(task)
+
+    def task(self, image_id: str, task_id: str) -> Json | None:
+        return next((t for t in self.tasks.get(image_id, ()) if t["id"] == task_id), None)
 
     # -- members -----------------------------------------------------------------------------
 

@@ -30,6 +30,24 @@ class TooLarge(Exception):
     pass
 
 
+class SizeMismatch(Exception):
+    pass
+
+
+def check_size(written: int, expected: int | None, finished: bool) -> None:
+    """glance_store's file driver against the size the client declared (none
+    or 0: no check). More data is refused at the 64 KiB block that passes
+    the size ("got" counts up to that block's end), less once the data ends."""
+    if not expected:
+        return
+    if written > expected:
+        block_end = CHUNK if expected < 0 else (expected // CHUNK + 1) * CHUNK
+        if finished or written >= block_end:
+            raise SizeMismatch("Size exceeds: expected %d bytes, got %d bytes" % (expected, min(written, block_end)))
+    elif finished and written != expected:
+        raise SizeMismatch("Size mismatch: expected %d bytes, got %d bytes" % (expected, written))
+
+
 class Sink:
     """Writes an upload to a partial file, hashing as it goes."""
 
