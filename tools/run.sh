@@ -140,6 +140,10 @@ demo openstack "${member[@]}" --os-region-name RegionTwo security group show bas
 [ "$status" = SUCCESS ] || { echo "job ended $status; see $state/kingsync.log"; exit 1; }
 
 say "6. An image: the tenant uploads 16 MiB to RegionOne and syncs it to RegionTwo and RegionThree"
+# RegionTwo's glance offers glance-download (it pulls images from other regions
+# itself); RegionThree's, here, does not, as in many clouds.
+curl -sf -X PUT "http://127.0.0.1:$sim_port/sim/v1/regions/RegionThree/import-methods" \
+  -H "Content-Type: application/json" -d '{"import_methods": ["glance-direct", "web-download"]}' >/dev/null
 head -c $((16 * 1024 * 1024)) /dev/urandom >"$state/demo.img"
 image_id=$(openstack "${member[@]}" "${one[@]}" image create demo-image --file "$state/demo.img" \
   --disk-format raw --container-format bare --property os_distro=debian --tag golden -f value -c id)
@@ -151,8 +155,9 @@ curl -sf "$api/$image_job" -H "X-Auth-Token: $token" | python -c '
 import json, sys
 for i in json.load(sys.stdin)["job_set"]:
     print("  %-12s %-8s %s  %s" % (i["target_region"], i["result"], i["target_id"], i["progress"]))'
-echo "  (RegionTwo and RegionThree offer glance-download: each pulled the image from RegionOne itself,"
-echo "   no byte went through kingsync; a region without it gets the bytes streamed, read once for all)"
+echo "  (RegionTwo pulled the image from RegionOne itself, by glance-download: no byte went through"
+echo "   kingsync; RegionThree, without it, got the bytes streamed by kingsync's engine, read once for all"
+echo "   such regions; each copy kept the id, was checked against the source's size and hash, then shown)"
 for r in RegionOne RegionTwo RegionThree; do
   openstack "${member[@]}" --os-region-name $r image show "$image_id" -f json | python -c '
 import json, sys
