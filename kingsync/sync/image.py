@@ -42,7 +42,6 @@ from oslo_utils import uuidutils
 
 from kingsync.context import RequestContext
 from kingsync.db.models import CONFLICT, ERROR, SUCCESS
-from kingsync.engine import retry
 from kingsync.sync import errors, glance
 from kingsync.sync import image_paths as paths
 from kingsync.sync import image_plan as plan
@@ -265,20 +264,10 @@ def _guard(target: _Target, step: Callable[[Image, _Target], None], source: Imag
     except _Burnt as exc:
         target.end = Outcome.failure(CONFLICT, str(exc))
     except Exception as exc:
-        _discard_failed(target, exc)
+        # A copy whose data did not arrive stays hidden, without data and on
+        # record: nothing can use it, and the next attempt (or job) finishes it
+        # under the same id, which deleting it would burn.
         target.end = exc
-
-
-def _discard_failed(target: _Target, error: Exception) -> None:
-    """A copy that failed for good is deleted, not left half-made; one that may
-    pass on a retry stays hidden and on record, for the retry to finish."""
-    if retry.is_transient(error) or target.image_id is None or target.decision is None or not target.decision.copy:
-        return
-    try:
-        glance.delete(target.conn, target.image_id)
-        target.task.record.forget(target.source_id)
-    except Exception as exc:  # the item's own error says more than this one
-        LOG.warning("Could not delete the failed copy %s in %s: %s", target.image_id, target.region, exc)
 
 
 def _prepare(source: Image, target: _Target) -> None:
@@ -324,6 +313,9 @@ def _create(source: Image, want: Image, target: _Target, new_id: bool) -> str:
         try:
             made = glance.create(target.conn, plan.create_body(want, source.id))
         except glance.IdTaken:
+            if glance.get(target.conn, source.id) is not None:
+                # Made meanwhile (another job copying the same kernel, say): decide again.
+                raise errors.RetryLater("Image %s appeared in %s meanwhile." % (source.id, target.region)) from None
             if not target.task.item.force:
                 raise _Burnt(
                     "Image id %s cannot be used in %s: Glance keeps the id of a deleted image for good "
@@ -364,7 +356,6 @@ def _stream(source_conn: openstack.connection.Connection, source: Image, targets
     for target in targets:
         end = ends[target.region]
         if isinstance(end, Exception):
-            _discard_failed(target, end)
             target.end = end
         else:
             target.streamed_hash = end
