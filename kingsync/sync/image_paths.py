@@ -30,6 +30,7 @@ LOG = logging.getLogger(__name__)
 
 DOWNLOAD = "glance-download"
 STREAM = "stream"
+_FIRST_LOOK = 0.1  # seconds before the first look at an import
 
 
 class ImportLocked(Exception):
@@ -79,6 +80,8 @@ def await_import(conn: openstack.connection.Connection, image_id: str, source: I
     region = conn.config.region_name
     options = CONF.images
     deadline = time.monotonic() + options.import_timeout
+    # A small image is done in well under a second: look soon, then less and less often.
+    pause = min(_FIRST_LOOK, options.import_poll_interval)
     while True:
         body = glance.get(conn, image_id)
         if body is None:
@@ -105,7 +108,8 @@ def await_import(conn: openstack.connection.Connection, image_id: str, source: I
                 "The glance-download import of image %s into %s did not end within %.0f s "
                 "([images] import_timeout); it was %s." % (source.id, region, options.import_timeout, status)
             )
-        time.sleep(options.import_poll_interval)
+        time.sleep(pause)
+        pause = min(pause * 2, options.import_poll_interval)
 
 
 def _tasks(conn: openstack.connection.Connection, image_id: str) -> list[dict[str, Any]]:
