@@ -42,12 +42,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.register_options(CONF)
     logging.set_defaults(default_log_levels=[*logging.get_default_log_levels(), "apscheduler=WARN"])
+    # oslo.messaging's in-process driver unless the file names a broker: API and
+    # engine share one transport object. (Its own default is rabbit://, so the
+    # default must be set before the files are read, not tested for after.)
+    rpc.register_opts(CONF)
+    CONF.set_default("transport_url", "fake://")
     CONF(args[1:], project="kingsync", prog="kingsync all-in-one")
     logging.setup(CONF, "kingsync")
-    rpc.register_opts(CONF)
-    if not CONF.transport_url:
-        # oslo.messaging's in-process driver: API and engine share one transport object.
-        CONF.set_override("transport_url", "fake://")
     migration.upgrade()
     transport = rpc.get_transport(CONF)
     engine = EngineService(CONF, transport=transport)

@@ -14,6 +14,7 @@ regions with its own service user, exactly as in production.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import openstack.connection
 import pytest
@@ -30,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.conformance.conftest import TargetCloud, own_target
-from tests.services.fixtures import RUN_ID, new_database
+from tests.services.fixtures import RABBIT, RUN_ID, new_database
 
 pytestmark = pytest.mark.slow
 
@@ -252,3 +254,29 @@ def test_a_member_of_another_project_cannot_see_the_job(
     assert job_id not in {job["id"] for job in listed}
     # Their token in the tenant's project URL is refused outright.
     assert requests.get(tenant.api, headers=stranger.headers(), timeout=30).status_code == 400
+
+
+def test_only_the_split_deployment_talks_to_a_broker(deployment: Deployment) -> None:
+    """kingsync all-in-one without a transport_url uses oslo.messaging's
+    in-process driver and opens no connection to RabbitMQ; the split
+    deployment's engine listens on its broker for the doorbell."""
+    broker = urlsplit(RABBIT).port or 5672
+    engine = deployment.processes[-1].pid  # all-in-one's one process, or kingsync-engine
+    assert (broker in _remote_ports(engine)) == (deployment.mode == "split")
+
+
+def _remote_ports(pid: int) -> set[int]:
+    """The remote TCP ports of a process's connections (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            link = os.readlink(fd)
+            if link.startswith("socket:["):
+                inodes.add(link[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes and fields[3] == "01":  # ESTABLISHED
+                ports.add(int(fields[2].rsplit(":", 1)[1], 16))
+    return ports
