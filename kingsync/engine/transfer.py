@@ -94,7 +94,9 @@ class TransferWork(SyncWork):
         progress = _Progress(self.engine_id, self.db_url, self.progress_interval)
         results: Sequence[Outcome | Exception]
         try:
-            tasks = [self._task(kind, item, progress.of(item.id)) for item in live]
+            with transaction(self.db_url) as session:
+                owner = jobs.job_owner(session, live[0].job_id)  # one job: one owner
+            tasks = [self._task(kind, item, progress.of(item.id), owner) for item in live]
             results = kind.transfer(tasks)
         except Exception as error:
             LOG.exception("Transfer of %s %s failed", live[0].resource_type, live[0].resource)

@@ -162,9 +162,14 @@ class SyncWork:
             return Outcome.failure(ERROR, "kingsync cannot sync resources of type %s" % item.resource_type)
         return kind.sync(self._task(kind, item))
 
-    def _task(self, kind: Kind, item: jobs.Item, progress: Progress | None = None) -> Task:
-        with transaction(self.db_url) as session:
-            project_id, user_id = jobs.job_owner(session, item.job_id)
+    def _task(
+        self, kind: Kind, item: jobs.Item, progress: Progress | None = None, owner: tuple[str, str] | None = None
+    ) -> Task:
+        """The task for ``item``, acting for its job's ``owner`` (project id, user id; read if not given)."""
+        if owner is None:
+            with transaction(self.db_url) as session:
+                owner = jobs.job_owner(session, item.job_id)
+        project_id, user_id = owner
         record = DbRecord(
             kind.name, kind.scope(project_id, user_id), item.source_region, item.target_region, item.id, self.db_url
         )

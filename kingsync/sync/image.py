@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from typing import Any
 
 import openstack.connection
@@ -46,7 +47,7 @@ from kingsync.sync import errors, glance
 from kingsync.sync import image_paths as paths
 from kingsync.sync import image_plan as plan
 from kingsync.sync.image_plan import Decision, Image
-from kingsync.sync.task import Connect, Outcome, Task
+from kingsync.sync.task import Connect, Copy, Outcome, Task
 
 LOG = logging.getLogger(__name__)
 
@@ -165,7 +166,6 @@ class _Target:
     image_id: str | None = None  # the copy's id in the target
     path: str = ""
     known_tasks: frozenset[str] = frozenset()  # glance tasks there before this import
-    streamed_hash: str | None = None
     end: Result | None = None
 
     @property
@@ -179,6 +179,14 @@ class _Target:
 
 class _Burnt(Exception):
     """The source's id is a deleted image's in the target, and the job has no force."""
+
+
+class _Exists(Exception):
+    """A create found an image under the id: decide on it."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body.get("id"))
+        self.body = body
 
 
 def _failed(message: str) -> Outcome:
@@ -240,21 +248,25 @@ def _adopt_foreign(what: str, reference: Image, target: _Target) -> None:
 def _copy(source_conn: openstack.connection.Connection, source: Image, targets: list[_Target]) -> None:
     """Copy ``source`` to every target: decide, make the records, move the data
     by each target's path, verify, finish. Sets each target's ``end``."""
-    for target in targets:
-        _guard(target, _prepare, source)
+    _each(targets, _prepare, source)
     moving = [target for target in targets if target.end is None]
-    for target in moving:
-        if target.path == paths.DOWNLOAD and target.decision is not None and not target.decision.follow:
-            _guard(target, _start_import, source)
+    starting = [t for t in moving if t.path == paths.DOWNLOAD and t.decision is not None and not t.decision.follow]
+    _each(starting, _start_import, source)
     streamed = [target for target in moving if target.end is None and target.path == paths.STREAM]
     if streamed:
         _stream(source_conn, source, streamed)
-    for target in moving:
-        if target.end is None and target.path == paths.DOWNLOAD:
-            _guard(target, _await_import, source)
-    for target in moving:
-        if target.end is None:
-            _guard(target, _finish, source)
+    _each([target for target in moving if target.end is None and target.path == paths.DOWNLOAD], _await_import, source)
+    _each([target for target in moving if target.end is None], _finish, source)
+
+
+def _each(targets: list[_Target], step: Callable[[Image, _Target], None], source: Image) -> None:
+    """One step for every target: side by side when there are several (each
+    talks to its own region), so two targets take hardly longer than one."""
+    if len(targets) == 1:
+        _guard(targets[0], step, source)
+    elif targets:
+        with futures.ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="image-target") as pool:
+            list(pool.map(functools.partial(_guard, step=step, source=source), targets))
 
 
 def _guard(target: _Target, step: Callable[[Image, _Target], None], source: Image) -> None:
@@ -272,9 +284,24 @@ def _guard(target: _Target, step: Callable[[Image, _Target], None], source: Imag
 
 def _prepare(source: Image, target: _Target) -> None:
     """Decide; for a copy, make the hidden record in the target and keep it on record."""
-    want = plan.wanted(source, target.references)
     copy = target.task.record.find(source.id)
-    found = glance.get(target.conn, copy.target_id if copy is not None else source.id)
+    if copy is None:
+        # Nothing on record: most likely a first copy. Create it at once (one
+        # call, not two); glance's 409 says when the id is taken after all.
+        try:
+            _decide(source, target, copy, None, looked=False)
+            return
+        except _Exists as exc:
+            found: dict[str, Any] | None = exc.body
+    else:
+        found = glance.get(target.conn, copy.target_id)
+    _decide(source, target, copy, found, looked=True)
+
+
+def _decide(source: Image, target: _Target, copy: Copy | None, found: dict[str, Any] | None, looked: bool) -> None:
+    """Decide on the image found under the copy's id; ``looked``: it was looked
+    for (else the target is taken to have none, and a create finds out)."""
+    want = plan.wanted(source, target.references)
     there = plan.read(found) if found is not None else None
     own = copy is not None and not copy.complete and there is not None and copy.target_id == there.id
     decision = plan.decide(want, there, own, target.task.item.force)
@@ -303,18 +330,21 @@ def _prepare(source: Image, target: _Target) -> None:
         target.task.record.forget(source.id)
         target.image_id = None
     if decision.into is None and not decision.follow:
-        target.image_id = _create(source, want, target, decision.new_id)
+        target.image_id = _create(source, want, target, decision.new_id, looked)
 
 
-def _create(source: Image, want: Image, target: _Target, new_id: bool) -> str:
+def _create(source: Image, want: Image, target: _Target, new_id: bool, looked: bool) -> str:
     """The copy's hidden record in the target, under the source's id unless a new one is due."""
     made: dict[str, Any] | None = None
     if not new_id:
         try:
             made = glance.create(target.conn, plan.create_body(want, source.id))
         except glance.IdTaken:
-            if glance.get(target.conn, source.id) is not None:
-                # Made meanwhile (another job copying the same kernel, say): decide again.
+            existing = glance.get(target.conn, source.id)
+            if existing is not None and not looked:
+                raise _Exists(existing) from None
+            if existing is not None:
+                # Made since it was looked for (another job copying the same kernel, say).
                 raise errors.RetryLater("Image %s appeared in %s meanwhile." % (source.id, target.region)) from None
             if not target.task.item.force:
                 raise _Burnt(
@@ -354,11 +384,7 @@ def _stream(source_conn: openstack.connection.Connection, source: Image, targets
     sinks = {target.region: (target.conn, str(target.image_id), target.task.progress) for target in targets}
     ends = paths.stream(source_conn, source, sinks)
     for target in targets:
-        end = ends[target.region]
-        if isinstance(end, Exception):
-            target.end = end
-        else:
-            target.streamed_hash = end
+        target.end = ends[target.region]
 
 
 # -- the end ------------------------------------------------------------------------------------
@@ -373,7 +399,7 @@ def _finish(source: Image, target: _Target) -> None:
             "The copy %s in %s disappeared before it was checked." % (target.image_id, target.region)
         )
     copy = plan.read(body)
-    why = plan.verify(source, copy, target.streamed_hash)
+    why = plan.verify(source, copy)
     if why is not None:
         glance.delete(target.conn, copy.id)
         target.task.record.forget(source.id)

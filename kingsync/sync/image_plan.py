@@ -243,31 +243,18 @@ def decide(want: Image, target: Image | None, own: bool, force: bool) -> Decisio
     return Decision(UPDATED, update=True)
 
 
-def verify(source: Image, copy: Image, streamed_hash: str | None = None) -> str | None:
+def verify(source: Image, copy: Image) -> str | None:
     """Why a finished copy is not the source's, or None: active, same size and hash.
 
-    ``streamed_hash``: what the engine computed over the bytes it read, when
-    the data went through it (with ``stream_algorithm(source)``).
+    The hashes are each glance's own, of what it stores: equal ones mean the
+    bytes arrived as the source holds them, whatever path they took.
     """
     if copy.status != ACTIVE:
         return "it is %s, not active" % copy.status
     differs = data_differs(source, copy)
     if differs is not None:
         return "its data differs from the source's (%s)" % differs
-    expected = source.hash_value if source.hash_algo else source.checksum
-    if streamed_hash is not None and expected and streamed_hash != expected:
-        return "the bytes read from the source hash to %s, not the source's %s %s" % (
-            _short(streamed_hash),
-            stream_algorithm(source),
-            _short(expected),
-        )
     return None
-
-
-def stream_algorithm(source: Image) -> str:
-    """The hashlib name to hash streamed bytes with: the source's own (glance's
-    default sha512), or MD5 for an image that has only a checksum."""
-    return source.hash_algo or "md5"
 
 
 def _short(digest: str | None) -> str:

@@ -15,7 +15,6 @@ then) by reading it block by block in the upload's thread.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import queue
 import threading
 import time
@@ -92,10 +91,9 @@ class Pipe:
 
 @dataclasses.dataclass
 class Result:
-    """How a fan-out ended: the digest of what was read, and each target's failure (None: uploaded)."""
+    """How a fan-out ended: bytes read, and each target's failure (None: uploaded)."""
 
     read: int
-    digest: str
     failures: dict[str, BaseException | None]
 
 
@@ -108,7 +106,6 @@ def fan_out(
     size: int,
     uploads: Mapping[str, Upload],
     *,
-    algorithm: str,
     depth: int,
     stall_timeout: float,
     progress: Progress | None = None,
@@ -129,7 +126,6 @@ def fan_out(
     ]
     for thread in threads:
         thread.start()
-    digest = hashlib.new(algorithm)
     read = 0
     try:
         for chunk in source:
@@ -138,7 +134,6 @@ def fan_out(
             read += len(chunk)
             if read > size:
                 raise SourceCut("the source sent more than the image's %d bytes" % size)
-            digest.update(chunk)
             live = [name for name, pipe in pipes.items() if not pipe.ended.is_set()]
             if not live:
                 break  # every upload failed: reading on buys nothing
@@ -156,7 +151,7 @@ def fan_out(
         _join(threads)
         raise
     _join(threads)
-    return Result(read, digest.hexdigest(), {name: failures.get(name) for name in uploads})
+    return Result(read, {name: failures.get(name) for name in uploads})
 
 
 def _run(upload: Upload, pipe: Pipe, failures: dict[str, BaseException | None], name: str) -> None:
