@@ -140,7 +140,7 @@ def transfer(tasks: Sequence[Task]) -> list[Result]:
             )
         ] * len(tasks)
     source = plan.read(body)
-    targets = [_Target(task, source.id) for task in tasks]
+    targets = [_Target(task) for task in tasks]
     with contextlib.ExitStack() as held:
         for target in targets:
             try:
@@ -160,7 +160,6 @@ class _Target:
     """One target region of a transfer, as the copy goes on."""
 
     task: Task
-    source_id: str
     references: dict[str, str] = dataclasses.field(default_factory=dict)  # source id -> target id
     decision: Decision | None = None
     image_id: str | None = None  # the copy's id in the target
@@ -219,7 +218,7 @@ def _bring_references(first: Task, source: Image, targets: list[_Target]) -> Non
             for target in live:
                 _guard(target, functools.partial(_adopt_foreign, what), reference)
             continue
-        helpers = [_Target(dataclasses.replace(target.task, progress=_quiet), image_id) for target in live]
+        helpers = [_Target(dataclasses.replace(target.task, progress=_quiet)) for target in live]
         _copy(first.source, reference, helpers)
         for target, helper in zip(live, helpers, strict=True):
             if isinstance(helper.end, Outcome) and helper.end.status == SUCCESS and helper.end.target_id:
