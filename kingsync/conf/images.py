@@ -32,8 +32,8 @@ OPTS = [
         "import_poll_interval",
         default=2.0,
         min=0.05,
-        help="Most seconds between looks at a running glance-download import (the first look comes "
-        "after 0.1 s, each next one after twice as long, up to this).",
+        help="Most seconds between looks at a running glance-download import (kingsync looks at once, "
+        "again after 0.1 s, then each time after twice as long, up to this).",
     ),
     cfg.IntOpt(
         "chunk_kib",
