@@ -28,7 +28,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from kingsync.context import RequestContext
-from kingsync.sync import flavor, image, keypair, security_group
+from kingsync.sync import flavor, image, image_source, keypair, security_group
 from kingsync.sync.task import Connect, Outcome, Task
 
 FindSources = Callable[[RequestContext, Connect, str, Sequence[str]], None]
@@ -98,6 +98,6 @@ KINDS = Registry(
         Kind("flavor", flavor.find_sources, flavor.sync, _global, admin_only=True),
         Kind("security_group", security_group.find_sources, security_group.sync, _project),
         # Image ids are UUIDs, the same copy whoever asks: one record for everyone.
-        Kind("image", image.find_sources, image.sync, _global, transfer=image.transfer),
+        Kind("image", image_source.find_sources, image.sync, _global, transfer=image.transfer),
     ]
 )
