@@ -116,7 +116,8 @@ class TransferWork(SyncWork):
 
 
 class _Progress:
-    """Bytes done per item, written at most every ``interval`` seconds (and at the end)."""
+    """Bytes done per item, written at most every ``interval`` seconds, and at
+    once for an item's first report (its total shows as soon as it starts)."""
 
     def __init__(self, engine_id: str, db_url: str | None, interval: float) -> None:
         self.engine_id = engine_id
@@ -124,7 +125,8 @@ class _Progress:
         self.interval = interval
         self._lock = threading.Lock()
         self._latest: dict[str, tuple[int, int]] = {}
-        self._written_at = 0.0  # the first report is written at once: the total shows early
+        self._shown: set[str] = set()
+        self._written_at = 0.0
 
     def of(self, item_id: str) -> Progress:
         return functools.partial(self.report, item_id)
@@ -133,7 +135,9 @@ class _Progress:
         now = time.monotonic()
         with self._lock:
             self._latest[item_id] = (done, total)
-            if now - self._written_at < self.interval:
+            first = item_id not in self._shown  # every item shows its total as soon as it starts
+            self._shown.add(item_id)
+            if not first and now - self._written_at < self.interval:
                 return
             self._written_at = now
         self.flush()

@@ -206,7 +206,8 @@ class SimCloud:
         )
 
     async def set_down(self, name: str, down: bool) -> None:
-        """Close or reopen a region's port (connections refused while down)."""
+        """Close or reopen a region's port (connections refused while down, and
+        the open ones cut, requests in flight included)."""
         region = self.regions[name]
         if region.faults.down == down:
             return
@@ -216,6 +217,12 @@ class SimCloud:
             return
         if down:
             await self._region_sites[name].stop()
+            # A dead host answers nothing more: requests in flight (an upload
+            # half sent) are cut off too, not only the ones still to come.
+            server = runner.server
+            for handler in list(server.connections) if server is not None else []:
+                if handler.transport is not None:
+                    handler.transport.abort()
         else:
             site = web.TCPSite(runner, self.host, region.port)
             await site.start()

@@ -31,6 +31,11 @@ LOG = logging.getLogger(__name__)
 DOWNLOAD = "glance-download"
 STREAM = "stream"
 _FIRST_LOOK = 0.1  # seconds before the first look at an import
+# Glance's import lock: held by the import's task until its very end. The task
+# saves the image once more as it lets go, after the image is active, so a
+# change made to the copy before then may be written over (seen on glance 33:
+# a copy shown at once was hidden again).
+_IMPORT_LOCK = "os_glance_import_task"
 
 
 class ImportLocked(Exception):
@@ -73,7 +78,8 @@ def start_import(
 
 
 def await_import(conn: openstack.connection.Connection, image_id: str, source: Image, known: frozenset[str]) -> None:
-    """Follow the import until the copy is active. A failed import leaves the
+    """Follow the import until the copy is active and glance has let go of it
+    (its import lock is gone). A failed import leaves the
     copy queued (glance's way) and its reason in the image's tasks; a task in
     ``known`` is an earlier import's. Failures raise RetryLater: the retry
     imports again into the same queued copy."""
@@ -87,7 +93,7 @@ def await_import(conn: openstack.connection.Connection, image_id: str, source: I
         if body is None:
             raise errors.RetryLater("The copy %s in %s disappeared during its import." % (image_id, region))
         status = body.get("status")
-        if status == plan.ACTIVE:
+        if status == plan.ACTIVE and not body.get(_IMPORT_LOCK):
             return
         if status == plan.QUEUED:
             failed = [
@@ -101,7 +107,7 @@ def await_import(conn: openstack.connection.Connection, image_id: str, source: I
                     "queued there; doc/sync.md lists the glance settings it needs)."
                     % (source.id, region, failed[0].get("message") or "no reason given")
                 )
-        elif status != plan.IMPORTING:
+        elif status not in (plan.IMPORTING, plan.ACTIVE):
             raise errors.RetryLater("The copy %s in %s is %s during its import." % (image_id, region, status))
         if time.monotonic() >= deadline:
             raise errors.RetryLater(

@@ -8,9 +8,9 @@ kingsync runs as ``kingsync all-in-one`` twice per cloud: once as it comes
 engine). The tenant talks to its API with Keystone tokens; what the regions
 hold is read straight from each region's glance.
 
-Stopping a region stops the devcloud's services of RegionThree (keystone
-stays up) and always starts them again; do not run this module while
-something else uses the devcloud.
+Stopping a region mid-transfer stops the devcloud's glance of RegionThree
+(the simulator's whole RegionThree) and always starts it again; do not run
+this module while something else uses the devcloud.
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def test_a_region_stopped_mid_transfer_gets_its_copy_once_it_is_back(
     source = images.make(256 * MiB)
     job_id = caller.sync("image", [source["id"]])
     started = _wait_moving(caller, job_id, "RegionThree")
-    with region_down(target, "RegionThree"):
+    with region_down(target, "RegionThree", "glance"):
         time.sleep(2)
     status, items = caller.wait(job_id)
     assert started < source["size"]  # the stop came while the data moved

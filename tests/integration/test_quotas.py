@@ -274,26 +274,34 @@ def assert_whole_limit_split_evenly(global_limits: dict[str, int], found: Found)
 
 
 @contextlib.contextmanager
-def region_down(cloud: TargetCloud, region: str) -> Iterator[None]:
-    """The region's services stop answering, and answer again afterwards, whatever happens."""
+def region_down(cloud: TargetCloud, region: str, service: str | None = None) -> Iterator[None]:
+    """The region's services (on the devcloud: only ``service``, e.g. "glance",
+    if given; the simulator stops a whole region) stop answering, and answer
+    again afterwards, whatever happens."""
     control = SimControl(cloud.auth_url) if cloud.sim is not None else None
+    entry = f"{service}-{region}" if service else region
     try:
         if control is not None:
             control.set_faults(region, down=True)
         else:
-            subprocess.run([str(DEVCLOUD), "stop", region], check=True, capture_output=True)
+            subprocess.run([str(DEVCLOUD), "stop", entry], check=True, capture_output=True)
         yield
     finally:
         if control is not None:
             control.clear_faults(region)
         else:
-            subprocess.run([str(DEVCLOUD), "start", region], check=True, capture_output=True)
+            subprocess.run([str(DEVCLOUD), "start", entry], check=True, capture_output=True)
         _wait_answering(cloud, region)
 
 
 def _wait_answering(cloud: TargetCloud, region: str) -> None:
     conn: openstack.connection.Connection = cloud.admin(region)
-    paths = [(conn.compute, "/limits"), (conn.network, "/extensions"), (conn.block_storage, "/limits")]
+    paths = [
+        (conn.compute, "/limits"),
+        (conn.network, "/extensions"),
+        (conn.block_storage, "/limits"),
+        (conn.image, "/images?limit=1"),
+    ]
     deadline = time.monotonic() + 60
     for proxy, path in paths:
         while True:
