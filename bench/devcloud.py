@@ -7,6 +7,7 @@ the glance-download import method, RegionOne does not). See doc/devcloud.md.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -18,13 +19,15 @@ import openstack.config
 import openstack.connection
 import yaml
 
+from kingsync.regions import rest
+from kingsync.sync import glance
+
 DEVCLOUD_HOME = Path(os.environ.get("KINGSYNC_DEVCLOUD_HOME", Path.home() / ".kingsync-devcloud"))
 CLOUD = "kingsync-devcloud"
 MiB = 1024 * 1024
 SOURCE = "RegionOne"
 TARGETS = ["RegionTwo", "RegionThree"]
 OCTETS = {"Content-Type": "application/octet-stream"}
-PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 # What every source image carries besides its data, so that both the engine and
 # the plain copy have metadata to copy (a tag, a user property, minimums).
 SOURCE_METADATA: dict[str, Any] = {"min_disk": 1, "min_ram": 64, "tags": ["ks-bench"], "bench_origin": SOURCE}
@@ -134,14 +137,8 @@ class Images:
             self.made[region].add(image_id)
 
     def delete(self, region: str, image_id: str) -> None:
-        admin = self.cloud.admin(region)
-        admin.image.patch(
-            f"/images/{image_id}",
-            json=[{"op": "replace", "path": "/protected", "value": False}],
-            headers=PATCH,
-            raise_exc=False,
-        )
-        admin.image.delete(f"/images/{image_id}", raise_exc=False)
+        with contextlib.suppress(rest.ServiceError):
+            glance.delete(self.cloud.admin(region), image_id)  # unprotects first
         self.made[region].discard(image_id)
 
     def forget_all(self, image_id: str) -> None:

@@ -66,8 +66,6 @@ class SyncWork:
     # -- the queue --------------------------------------------------------------------------
 
     def claim(self, engine_id: str, free: int, running: Sequence[jobs.Item]) -> list[jobs.Item]:
-        if self.only is not None and not self.only:
-            return []  # no kind of this loop's (no transfer kinds yet)
         busy = collections.Counter(item.target_region for item in running)
         with transaction(self.db_url) as session:
             return jobs.claim_items(
